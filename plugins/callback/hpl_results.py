@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright: picluster.hpl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: hpl_results
+type: aggregate
+short_description: Write every HPL benchmark run as one JSON document
+version_added: 0.1.0
+description:
+  - Collects the facts of every host (architecture, cores, memory, OS, kernel, and the
+    C(picluster_hpl_node) fact of M(picluster.hpl.node_facts) - model, boot medium, peak)
+    and, whenever a task sets the C(picluster_hpl_run) fact, writes that run as one JSON
+    document into O(results_dir) - at once, so a play that fails later keeps it.
+  - The document holds when and where it ran, the nodes, MPI, BLAS and HPL with versions,
+    the HPL.dat parameters, the sizing, every result row with its residual check, the best
+    result, efficiency against Rpeak and the TOP500 placement. Its JSON Schema is
+    C(schemas/hpl_results.schema.json) in the collection.
+  - The C(picluster_hpl_run) fact is a mapping with C(output) (the text of the xhpl or hpcc
+    run) and optionally C(hosts), C(head), C(hpl_dat) (the input file's text), C(mpi),
+    C(blas), C(hpl), C(sizing) (what M(picluster.hpl.hpl_params) returned), C(command),
+    C(rc), C(started), C(finished) and C(rpeak_gflops) (overrides the peak from the nodes).
+  - A document that cannot be written is a warning, never a failed play.
+requirements:
+  - enable in C(ansible.cfg) with C(callbacks_enabled = picluster.hpl.hpl_results)
+options:
+  results_dir:
+    description:
+      - Directory for the JSON documents, created if missing. A relative path is taken from
+        the directory ansible-playbook runs in.
+    type: path
+    default: results
+    env:
+      - name: PICLUSTER_HPL_RESULTS_DIR
+    ini:
+      - section: picluster_hpl
+        key: results_dir
+'''
+
+import json
+import os
+import tempfile
+
+from ansible.module_utils.common.text.converters import to_text
+from ansible.parsing.ajson import AnsibleJSONEncoder
+from ansible.plugins.callback import CallbackBase
+from ansible_collections.picluster.hpl.plugins.module_utils.results import (
+    build_document, headline, node_from_facts)
+
+RUN_FACT = 'picluster_hpl_run'
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = 'aggregate'
+    CALLBACK_NAME = 'picluster.hpl.hpl_results'
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, display=None):
+        super(CallbackModule, self).__init__(display=display)
+        self._facts = {}
+        self._written = []
+        self._results_dir = 'results'
+
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        super(CallbackModule, self).set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        self._results_dir = self.get_option('results_dir')
+
+    def v2_runner_on_ok(self, result):
+        facts = result._result.get('ansible_facts')
+        if not isinstance(facts, dict):
+            return
+        host = result._host.get_name()
+        self._facts.setdefault(host, {}).update(
+            (key, value) for key, value in facts.items() if key != RUN_FACT)
+        if RUN_FACT in facts:
+            self._record_run(host, facts[RUN_FACT])
+
+    def _record_run(self, host, run):
+        try:
+            run = dict(run)
+            run.setdefault('head', host)
+            hosts = run.get('hosts') or [host]
+            run['hosts'] = list(hosts)
+            nodes = dict((name, node_from_facts(name, self._facts.get(name))) for name in run['hosts'])
+            document = build_document(run, nodes)
+        except (TypeError, ValueError) as exc:
+            self._display.warning("hpl_results: cannot make a results document from %s's %s fact: %s"
+                                  % (host, RUN_FACT, to_text(exc)))
+            return
+        path = self._write(document)
+        self._display.display(headline(document))
+        if path:
+            self._display.display("HPL results: %s" % path)
+
+    def _write(self, document):
+        directory = os.path.abspath(os.path.expanduser(self._results_dir))
+        path = os.path.join(directory, 'hpl-%s.json' % document['id'])
+        try:
+            if not os.path.isdir(directory):
+                os.makedirs(directory)
+            suffix = 1
+            while os.path.exists(path):  # two runs within one second keep both documents
+                suffix += 1
+                path = os.path.join(directory, 'hpl-%s-%d.json' % (document['id'], suffix))
+            handle, temporary = tempfile.mkstemp(dir=directory, prefix='.hpl-', suffix='.json')
+            with os.fdopen(handle, 'w') as out:
+                json.dump(document, out, cls=AnsibleJSONEncoder, indent=2, sort_keys=True)
+                out.write('\n')
+            os.replace(temporary, path)
+        except (IOError, OSError) as exc:
+            self._display.warning("hpl_results: could not write %s: %s (the run's output is still "
+                                  "on the head node)" % (path, to_text(exc)))
+            return None
+        self._written.append(path)
+        return path
+
+    def v2_playbook_on_stats(self, stats):
+        if self._written:
+            self._display.display("HPL results written: %s" % ', '.join(self._written))

@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: picluster.hpl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HPL filters: problem size, process grid, node list, output parsing, TOP500 placement.
+
+Thin wrappers around ``plugins/module_utils``; documentation is in the ``<filter>.yml``
+files beside this one.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.picluster.hpl.plugins.module_utils import hpl_output, sizing, top500
+
+
+def _filter_errors(function):
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (sizing.HplInputError, ValueError, TypeError) as exc:
+            raise AnsibleFilterError('%s: %s' % (function.__name__, exc))
+    wrapper.__name__ = function.__name__
+    wrapper.__doc__ = function.__doc__
+    return wrapper
+
+
+@_filter_errors
+def hpl_problem_size(nodes, memory_fraction=0.8, nb=None, blas=None, max_n=None,
+                     max_seconds=None, expected_gflops=None):
+    """Nodes -> N, by the same rules as the hpl_params module."""
+    return sizing.hpl_params(nodes, memory_fraction=memory_fraction, nb=nb, blas=blas,
+                             max_n=max_n, max_seconds=max_seconds,
+                             expected_gflops=expected_gflops)['n']
+
+
+@_filter_errors
+def hpl_grid(ranks, shape='square'):
+    """Ranks -> [P, Q]."""
+    return sizing.hpl_grid(ranks, shape)
+
+
+@_filter_errors
+def hpl_nodes(hosts):
+    """hostvars of the cluster's hosts -> the nodes list hpl_params takes."""
+    return sizing.nodes_from_hostvars(hosts)
+
+
+@_filter_errors
+def hpl_parse_output(text):
+    """HPL or hpcc output text -> results, summary, errors (and hpcc)."""
+    return hpl_output.parse_hpl_output(text)
+
+
+@_filter_errors
+def top500_rank(gflops):
+    """GFLOPS -> rank on every TOP500 list."""
+    return top500.top500_rank(gflops)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'hpl_problem_size': hpl_problem_size,
+            'hpl_grid': hpl_grid,
+            'hpl_nodes': hpl_nodes,
+            'hpl_parse_output': hpl_parse_output,
+            'top500_rank': top500_rank,
+        }

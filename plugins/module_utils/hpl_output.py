@@ -1,0 +1,233 @@
+# -*- coding: utf-8 -*-
+# Copyright: picluster.hpl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parse the text of an HPL run (xhpl stdout / HPL.out) or of HPC Challenge's hpccoutf.txt.
+
+HPL exits 0 even when a residual check fails, so the text is the only proof of a run:
+every result row is kept with its residual and a status of ``passed``, ``failed`` or
+``unchecked`` (the run's threshold was <= 0, or the output stops before the check).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+PMAP = {'R': 'row', 'C': 'column'}
+FACT = {'L': 'left', 'C': 'crout', 'R': 'right'}
+BCAST = {'0': '1rg', '1': '1rM', '2': '2rg', '3': '2rM', '4': 'Lng', '5': 'LnM'}
+
+_NUMBER = r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?'
+_ROW = re.compile(
+    r'^\s*(?P<tv>W(?P<pmap>[RC])(?P<depth>\d)(?P<bcast>[0-5])(?P<rfact>[LCR])(?P<ndiv>\d)'
+    r'(?P<pfact>[LCR])(?P<nbmin>\d+))\s+(?P<n>\d+)\s+(?P<nb>\d+)\s+(?P<p>\d+)\s+(?P<q>\d+)'
+    r'\s+(?P<time>' + _NUMBER + r')\s+(?P<gflops>' + _NUMBER + r')\s*$')
+_RESIDUAL = re.compile(
+    r'^\s*\|\|Ax-b\|\|_oo\s*/\s*\(eps\*.*=\s*(?P<value>' + _NUMBER + r'|nan|-?inf)\s*\.*\s*'
+    r'(?P<status>PASSED|FAILED)\s*$', re.IGNORECASE)
+_SUMMARY_START = re.compile(r'^\s*Finished\s+(\d+)\s+tests? with the following results:')
+_SUMMARY_LINE = re.compile(
+    r'^\s*(\d+)\s+tests?\s+(completed and passed residual checks|completed and failed residual '
+    r'checks|completed without checking|skipped because of illegal input values)')
+_SUMMARY_KEY = {
+    'completed and passed residual checks': 'passed',
+    'completed and failed residual checks': 'failed',
+    'completed without checking': 'unchecked',
+    'skipped because of illegal input values': 'skipped',
+}
+_HPL_ERROR = re.compile(r'^\s*HPL ERROR from process #\s*(\d+), on line\s+(\d+) of function\s+(\w+):')
+_HPL_ERROR_TEXT = re.compile(r'^\s*>>>\s*(.*?)\s*<<<\s*$')
+_HPCC_SECTION = re.compile(r'^\s*Begin of Summary section\.\s*$')
+_HPCC_END = re.compile(r'^\s*End of Summary section\.\s*$')
+_HPCC_KEY = re.compile(r'^(\w+)=(.*)$')
+
+# Launch failures of OpenMPI and MPICH (Hydra), with what to do about each.
+_MPI_FAILURES = (
+    (re.compile(r'There (?:are|is) not enough slots available in the system to satisfy the (\d+)'),
+     "mpirun: not enough slots for {0} ranks: list more slots in the hostfile, or ask for fewer ranks"),
+    (re.compile(r'mpirun has detected an attempt to run as root'),
+     "mpirun refused to run as root: run the benchmark as an unprivileged user"),
+    (re.compile(r'(?:ORTE|PRTE) was unable to reliably start one or more daemons'),
+     "mpirun could not start its daemons on the other nodes: check SSH from the head node to "
+     "every node as the benchmark user, and that MPI is installed on all of them"),
+    (re.compile(r'Host key verification failed'),
+     "SSH host key verification failed: the node's host key is not in the benchmark user's known_hosts"),
+    (re.compile(r'Permission denied \(publickey'),
+     "SSH refused the benchmark user's key: authorise its public key on every node"),
+    (re.compile(r'ssh: (?:connect to host|Could not resolve hostname) (\S+)'),
+     "SSH could not reach {0}: check the node's address in the hostfile and that sshd runs"),
+    (re.compile(r'mpirun was unable to (?:launch|find) the specified executable|'
+                r'was unable to launch the specified application'),
+     "mpirun could not launch xhpl: check the binary's path exists on every node"),
+    (re.compile(r'error while loading shared libraries: (\S+)'),
+     "xhpl could not load {0}: install the same MPI and BLAS on every node"),
+    (re.compile(r'mpirun noticed that process rank (\d+) .*exited on signal (\d+)'),
+     "rank {0} was killed by signal {1} (9 usually means out of memory: lower memory_fraction)"),
+    (re.compile(r'BAD TERMINATION OF ONE OF YOUR APPLICATION PROCESSES'),
+     "an MPI process terminated abnormally (MPICH)"),
+    (re.compile(r'\[mpiexec@\S+\] (HYD\w+ .*)'),
+     "MPICH launcher: {0}"),
+    (re.compile(r'Primary job\s+terminated normally, but (\d+) process returned'),
+     "{0} MPI process returned a non-zero exit code"),
+)
+
+
+def decode_variant(tv):
+    """Split a T/V code such as ``WR11C2R4`` into HPL's algorithm choices."""
+    match = _ROW.match('%s 1 1 1 1 0 0' % tv)
+    if not match:
+        raise ValueError("%r is not an HPL T/V code (W, R|C, depth, bcast, rfact, ndiv, pfact, nbmin)" % (tv,))
+    return _variant(match)
+
+
+def _variant(match):
+    return {
+        'pmap': PMAP[match.group('pmap')],
+        'depth': int(match.group('depth')),
+        'bcast': BCAST[match.group('bcast')],
+        'rfact': FACT[match.group('rfact')],
+        'ndiv': int(match.group('ndiv')),
+        'pfact': FACT[match.group('pfact')],
+        'nbmin': int(match.group('nbmin')),
+    }
+
+
+def _number(text):
+    text = text.strip()
+    try:
+        value = int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+    return value
+
+
+def parse_hpl_output(text):
+    """Parse HPL or hpcc output text into results, summary, errors (and hpcc's summary).
+
+    Returns a dict:
+
+    * ``results``: one dict per result row (``tv``, decoded variant, ``n``, ``nb``, ``p``, ``q``,
+      ``time_s``, ``gflops``, ``residual``, ``status``);
+    * ``summary``: ``finished``, ``passed``, ``failed``, ``skipped``, ``unchecked``, or None when
+      the run did not reach its summary;
+    * ``errors``: readable strings for every HPL ERROR and recognised MPI launch failure;
+    * ``hpcc``: hpcc's ``key=value`` summary, only for hpcc output;
+    * ``status``: ``passed`` (every row passed), ``failed`` (a residual check failed),
+      ``unchecked``, ``error`` (no result at all) or ``incomplete`` (no summary);
+    * ``best``: the fastest row that did not fail, or None.
+    """
+    if text is None:
+        text = ''
+    if not isinstance(text, str):
+        raise TypeError("HPL output must be text, got %s" % type(text).__name__)
+    results = []
+    summary = None
+    errors = []
+    hpcc = None
+    pending_error = None
+    in_hpcc = False
+    for line in text.splitlines():
+        if in_hpcc:
+            if _HPCC_END.match(line):
+                in_hpcc = False
+                continue
+            match = _HPCC_KEY.match(line.strip())
+            if match:
+                hpcc[match.group(1)] = _number(match.group(2))
+            continue
+        match = _ROW.match(line)
+        if match:
+            row = {'tv': match.group('tv')}
+            row.update(_variant(match))
+            row.update({
+                'n': int(match.group('n')),
+                'nb': int(match.group('nb')),
+                'p': int(match.group('p')),
+                'q': int(match.group('q')),
+                'time_s': float(match.group('time')),
+                'gflops': float(match.group('gflops')),
+                'residual': None,
+                'status': 'unchecked',
+            })
+            results.append(row)
+            continue
+        match = _RESIDUAL.match(line)
+        if match:
+            target = _last_unchecked(results)
+            if target is not None:
+                target['residual'] = float(match.group('value'))
+                target['status'] = match.group('status').lower()
+            continue
+        match = _SUMMARY_START.match(line)
+        if match:
+            summary = {'finished': int(match.group(1)), 'passed': 0, 'failed': 0,
+                       'skipped': 0, 'unchecked': 0}
+            continue
+        match = _SUMMARY_LINE.match(line)
+        if match and summary is not None:
+            summary[_SUMMARY_KEY[match.group(2)]] = int(match.group(1))
+            continue
+        match = _HPL_ERROR.match(line)
+        if match:
+            pending_error = "HPL ERROR in %s (process %s, line %s)" % (
+                match.group(3), match.group(1), match.group(2))
+            continue
+        match = _HPL_ERROR_TEXT.match(line)
+        if match and pending_error:
+            errors.append("%s: %s" % (pending_error, match.group(1)))
+            pending_error = None
+            continue
+        if _HPCC_SECTION.match(line):
+            in_hpcc = True
+            hpcc = {}
+            continue
+        for pattern, message in _MPI_FAILURES:
+            match = pattern.search(line)
+            if match:
+                readable = message.format(*match.groups())
+                if readable not in errors:
+                    errors.append(readable)
+                break
+    if pending_error:
+        errors.append(pending_error)
+    parsed = {
+        'results': results,
+        'summary': summary,
+        'errors': errors,
+        'status': _overall_status(results, summary, errors),
+        'best': best_result(results),
+    }
+    if hpcc is not None:
+        parsed['hpcc'] = hpcc
+    return parsed
+
+
+def _last_unchecked(results):
+    # A residual line follows its own result row; rows of an unchecked run have none.
+    if results and results[-1]['residual'] is None and results[-1]['status'] == 'unchecked':
+        return results[-1]
+    return None
+
+
+def best_result(results):
+    """The row with the most GFLOPS among those that did not fail their residual check."""
+    candidates = [r for r in results if r['status'] != 'failed']
+    if not candidates:
+        return None
+    return max(candidates, key=lambda r: r['gflops'])
+
+
+def _overall_status(results, summary, errors):
+    if any(r['status'] == 'failed' for r in results) or (summary and summary['failed']):
+        return 'failed'
+    if not results:
+        return 'error'
+    if summary is None:
+        return 'incomplete'
+    if any(r['status'] == 'unchecked' for r in results):
+        return 'unchecked'
+    return 'passed'

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: picluster.hpl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a node is, for HPL: board model, CPU, clock, usable memory and boot medium.
+
+Ansible's own facts miss what matters here: a Raspberry Pi's model and clock (its peak),
+a container's memory limit (inside one, MemTotal is the host's), and whether the root
+filesystem is on the SD card or on NFS. Everything is read from files below ``root``
+(``/`` on a real node), so it is tested on real file trees.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+from ansible_collections.picluster.hpl.plugins.module_utils.peaks import peak_per_core
+
+MIB = 1024 * 1024
+# cgroup v1 reports "no limit" as a huge page-aligned number.
+CGROUP_UNLIMITED = 1 << 60
+
+
+def read_text(root, path):
+    """Text of ``root/path``, or None when it does not exist or cannot be read."""
+    try:
+        with open(os.path.join(root, path.lstrip('/')), 'rb') as handle:
+            return handle.read().decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return None
+
+
+def memtotal_mb(meminfo):
+    match = re.search(r'^MemTotal:\s+(\d+)\s*kB', meminfo or '', re.MULTILINE)
+    return int(match.group(1)) // 1024 if match else None
+
+
+def cgroup_limit_mb(v2_max=None, v1_limit=None):
+    """Memory limit of the cgroup in MiB, or None when there is none."""
+    for text in (v2_max, v1_limit):
+        value = (text or '').strip()
+        if value.isdigit() and int(value) < CGROUP_UNLIMITED:
+            return int(value) // MIB
+    return None
+
+
+def parse_cpuinfo(text):
+    """Model name, Arm CPU part, revision, serial and the number of processors."""
+    info = {'processors': 0}
+    for line in (text or '').splitlines():
+        key, _, value = line.partition(':')
+        key, value = key.strip().lower(), value.strip()
+        if key == 'processor':
+            info['processors'] += 1
+        elif key in ('model name', 'cpu part', 'hardware', 'revision', 'serial', 'model') \
+                and key not in info:
+            info[key] = value
+    return info
+
+
+def root_mount(mounts):
+    """(source, fstype) of the filesystem mounted at / (the last such line wins)."""
+    found = (None, None)
+    for line in (mounts or '').splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[1] == '/':
+            found = (fields[0], fields[2])
+    return found
+
+
+def boot_medium(source, fstype, mmc_type=None, in_container=False):
+    """sd, emmc, nfs, usb, nvme, disk, container or unknown."""
+    if fstype and fstype.startswith('nfs'):
+        return 'nfs'
+    if in_container or fstype == 'overlay':
+        return 'container'
+    source = source or ''
+    if source.startswith('/dev/mmcblk'):
+        return 'emmc' if (mmc_type or '').strip().upper() == 'MMC' else 'sd'
+    if source.startswith('/dev/nvme'):
+        return 'nvme'
+    if re.match(r'/dev/sd[a-z]', source):
+        return 'usb'
+    if source.startswith('/dev/'):
+        return 'disk'
+    return 'unknown'
+
+
+def gather(root='/', rpeak_override=None):
+    """All of the above for the node whose filesystem is at ``root``."""
+    cpu = parse_cpuinfo(read_text(root, '/proc/cpuinfo'))
+    model = (read_text(root, '/proc/device-tree/model') or '').rstrip('\x00\n ') \
+        or (read_text(root, '/sys/class/dmi/id/product_name') or '').strip() \
+        or cpu.get('model name') or cpu.get('model') or cpu.get('hardware') or ''
+    max_khz = (read_text(root, '/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq') or '').strip()
+    cpu_max_mhz = int(max_khz) // 1000 if max_khz.isdigit() else None
+    total = memtotal_mb(read_text(root, '/proc/meminfo'))
+    limit = cgroup_limit_mb(read_text(root, '/sys/fs/cgroup/memory.max'),
+                            read_text(root, '/sys/fs/cgroup/memory/memory.limit_in_bytes'))
+    memory = min(m for m in (total, limit) if m) if (total or limit) else None
+    source, fstype = root_mount(read_text(root, '/proc/mounts'))
+    mmc = re.match(r'/dev/(mmcblk\d+)', source or '')
+    mmc_type = read_text(root, '/sys/block/%s/device/type' % mmc.group(1)) if mmc else None
+    in_container = os.path.exists(os.path.join(root, '.dockerenv')) \
+        or os.path.exists(os.path.join(root, 'run/.containerenv'))
+    serial = cpu.get('serial') or ''
+    return {
+        'model': model,
+        'cpu_part': cpu.get('cpu part'),
+        'cpu_max_mhz': cpu_max_mhz,
+        'cores': cpu['processors'] or None,
+        'memtotal_mb': total,
+        'cgroup_memory_limit_mb': limit,
+        'memory_mb': memory,
+        'root_source': source,
+        'root_fstype': fstype,
+        'boot_medium': boot_medium(source, fstype, mmc_type, in_container),
+        'serial': serial[-8:] if serial else None,
+        'peak': peak_per_core(model, cpu.get('cpu part'), cpu_max_mhz, rpeak_override),
+    }

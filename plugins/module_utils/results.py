@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright: picluster.hpl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The results document: one JSON object per benchmark run.
+
+Built from the run record the benchmark sets as the ``picluster_hpl_run`` fact and the
+facts of every node that took part; the ``hpl_results`` callback writes it. The shape is
+fixed by ``schemas/hpl_results.schema.json``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import re
+
+from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat, hpl_output, peaks, top500
+
+SCHEMA_VERSION = 1
+
+
+def node_from_facts(name, facts):
+    """The node entry of a results document from a host's gathered facts.
+
+    ``facts`` holds setup's ``ansible_*`` facts and/or the ``picluster_hpl_node`` fact.
+    """
+    facts = facts or {}
+    node = facts.get('picluster_hpl_node') or {}
+
+    def fact(key):
+        return facts.get('ansible_' + key, facts.get(key))
+
+    distribution = ' '.join(str(v) for v in (fact('distribution'), fact('distribution_version')) if v)
+    return {
+        'name': name,
+        'model': node.get('model') or fact('product_name'),
+        'arch': fact('architecture'),
+        'cores': node.get('cores') or fact('processor_vcpus'),
+        'memory_mb': node.get('memory_mb') or fact('memtotal_mb'),
+        'os': distribution or None,
+        'kernel': fact('kernel'),
+        'boot_medium': node.get('boot_medium'),
+        'peak_gflops_per_core': (node.get('peak') or {}).get('gflops'),
+        'peak_source': (node.get('peak') or {}).get('source'),
+    }
+
+
+def build_document(run, nodes, now=None):
+    """The results document for one run.
+
+    ``run`` is the ``picluster_hpl_run`` record (``output`` required; ``hosts``, ``hpl_dat``,
+    ``mpi``, ``blas``, ``hpl``, ``sizing``, ``command``, ``rc``, ``started``, ``finished`` and
+    ``rpeak_gflops`` optional); ``nodes`` maps host name to its node entry.
+    """
+    if not isinstance(run, dict) or not isinstance(run.get('output'), str):
+        raise ValueError("the picluster_hpl_run record needs the run's output text in 'output'")
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    parsed = hpl_output.parse_hpl_output(run['output'])
+    parameters = None
+    if run.get('hpl_dat'):
+        try:
+            parameters = hpl_dat.parse_hpl_dat(run['hpl_dat'])
+        except (hpl_dat.HplDatError, IndexError, ValueError):
+            parameters = None
+    ranks = _ranks_per_host(run.get('sizing') or {})
+    entries = []
+    for name in run.get('hosts') or sorted(nodes):
+        entry = dict(nodes.get(name) or {'name': name})
+        entry['ranks'] = ranks.get(name, entry.get('cores'))
+        entries.append(entry)
+
+    best = parsed['best']
+    if run.get('rpeak_gflops'):
+        rpeak, rpeak_source = float(run['rpeak_gflops']), 'override'
+    else:
+        rpeak = peaks.cluster_rpeak(
+            [{'name': e['name'], 'ranks': e.get('ranks') or 0,
+              'peak': {'gflops': e.get('peak_gflops_per_core')}} for e in entries]) if entries else None
+        rpeak_source = 'nodes' if rpeak else None
+    document = {
+        'schema_version': SCHEMA_VERSION,
+        'id': '%s-%s' % (now.strftime('%Y%m%dT%H%M%SZ'), _slug(run.get('head') or (entries[0]['name'] if entries else 'run'))),
+        'generated_at': now.isoformat(),
+        'run': dict((key, run.get(key)) for key in ('started', 'finished', 'command', 'rc', 'head')),
+        'nodes': entries,
+        'mpi': run.get('mpi'),
+        'blas': run.get('blas'),
+        'hpl': run.get('hpl'),
+        'hpl_dat': parameters,
+        'sizing': _sizing(run.get('sizing')),
+        'status': parsed['status'],
+        'results': parsed['results'],
+        'summary': parsed['summary'],
+        'errors': parsed['errors'],
+        'best': best,
+        'rpeak_gflops': rpeak,
+        'rpeak_source': rpeak_source,
+        'efficiency': peaks.efficiency(best['gflops'], rpeak) if best else None,
+        'top500': top500.top500_rank(best['gflops']) if best else None,
+    }
+    if 'hpcc' in parsed:
+        document['hpcc'] = parsed['hpcc']
+    return document
+
+
+def headline(document):
+    """One line for the console: GFLOPS, check, efficiency, TOP500."""
+    best = document.get('best')
+    if not best:
+        return "HPL run %s: no result (%s)" % (document['id'], '; '.join(document['errors']) or document['status'])
+    text = "HPL %s: %.2f GFLOPS (%s N=%d NB=%d P=%d Q=%d, %.1f s), residual %s" % (
+        document['status'].upper(), best['gflops'], best['tv'], best['n'], best['nb'], best['p'],
+        best['q'], best['time_s'], best['status'])
+    if document['efficiency'] is not None:
+        text += ", %.1f%% of Rpeak %.1f GFLOPS" % (100 * document['efficiency'], document['rpeak_gflops'])
+    else:
+        text += ", Rpeak unknown (set hpl_rpeak_gflops_per_core)"
+    return text + ". " + document['top500']['summary']
+
+
+def _ranks_per_host(sizing):
+    return dict((n['name'], n['ranks']) for n in sizing.get('nodes') or [] if 'name' in n and 'ranks' in n)
+
+
+def _sizing(sizing):
+    if not sizing:
+        return None
+    keep = ('n', 'nb', 'p', 'q', 'ranks', 'grid_shape', 'memory_fraction', 'bounding_node',
+            'memory_per_rank_bytes', 'matrix_bytes', 'limited_by', 'nodes')
+    return dict((key, sizing.get(key)) for key in keep if key in sizing)
+
+
+def _slug(text):
+    return re.sub(r'[^A-Za-z0-9_.-]+', '-', str(text)).strip('-') or 'run'

@@ -1,0 +1,302 @@
+# -*- coding: utf-8 -*-
+# Copyright: picluster.hpl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HPL problem sizing: N, NB and the P x Q grid from each node's memory and cores.
+
+Plain functions with no Ansible imports, shared by the ``hpl_params`` module and the
+``hpl_problem_size`` / ``hpl_grid`` filters.
+
+The rules (netlib HPL FAQ/TUNING):
+
+* the N x N matrix of doubles takes ``8 * N**2`` bytes, spread evenly over the P*Q ranks,
+  so the node with the least memory per rank bounds N for the whole cluster;
+* N is the largest multiple of NB whose share fits in ``memory_fraction`` of that node's
+  memory per rank (about 80 % leaves room for the OS and MPI; swapping ruins the run);
+* P * Q equals the number of ranks with P <= Q, as square as possible unless a flat
+  (1 x ranks) grid is asked for.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import math
+from collections.abc import Mapping
+
+MIB = 1024 * 1024
+BYTES_PER_ELEMENT = 8
+
+# Block size that suits each BLAS on the boards this collection targets: a small multiple
+# of the library's DGEMM blocking. Measured sweeps on Raspberry Pi 4/5 put the best NB at
+# 192-256; x86 OpenBLAS likes 192-384.
+DEFAULT_NB = {
+    'openblas': 192,
+    'blis': 256,
+    'atlas': 256,
+    'reference': 64,
+}
+FALLBACK_NB = 192
+GRID_SHAPES = ('square', 'flat')
+MAX_MEMORY_FRACTION = 0.95
+
+
+class HplInputError(ValueError):
+    """Input that cannot describe an HPL run; the message says what to change."""
+
+
+def default_nb(blas=None):
+    """Block size for a BLAS library name (openblas, blis, atlas, reference)."""
+    if blas is None:
+        return FALLBACK_NB
+    key = str(blas).lower()
+    if key not in DEFAULT_NB:
+        raise HplInputError(
+            "unknown BLAS %r: use one of %s, or give nb explicitly"
+            % (blas, ', '.join(sorted(DEFAULT_NB))))
+    return DEFAULT_NB[key]
+
+
+def hpl_grid(ranks, shape='square'):
+    """Return [P, Q] with P * Q == ranks and P <= Q.
+
+    ``square`` picks the largest P not above sqrt(ranks); ``flat`` gives 1 x ranks,
+    which often wins on plain Ethernet because row broadcasts stay on one node.
+    """
+    ranks = _positive_int(ranks, 'ranks')
+    if shape not in GRID_SHAPES:
+        raise HplInputError("grid shape %r is not one of %s" % (shape, ', '.join(GRID_SHAPES)))
+    if shape == 'flat':
+        return [1, ranks]
+    p = int(math.isqrt(ranks))
+    while ranks % p:
+        p -= 1
+    return [p, ranks // p]
+
+
+def hpl_problem_size(memory_bytes_per_rank, ranks, nb, memory_fraction=0.8):
+    """Largest multiple of ``nb`` whose matrix fits ``memory_fraction`` of every rank's memory.
+
+    ``memory_bytes_per_rank`` is the memory of the bounding rank (the smallest share);
+    every rank holds ``8 * N**2 / ranks`` bytes of the matrix.
+    """
+    ranks = _positive_int(ranks, 'ranks')
+    nb = _positive_int(nb, 'nb')
+    memory_fraction = _fraction(memory_fraction)
+    if memory_bytes_per_rank <= 0:
+        raise HplInputError("memory per rank must be positive, got %r" % (memory_bytes_per_rank,))
+    budget = memory_fraction * memory_bytes_per_rank * ranks
+    n_max = math.isqrt(int(budget // BYTES_PER_ELEMENT))
+    return (n_max // nb) * nb
+
+
+def seconds_for(n, gflops):
+    """HPL's own operation count for one solve, turned into seconds at ``gflops``."""
+    return (2.0 / 3.0 * n ** 3 + 2.0 * n ** 2) / (gflops * 1e9)
+
+
+def n_for_seconds(seconds, gflops, nb):
+    """Largest multiple of ``nb`` that HPL solves within ``seconds`` at ``gflops``."""
+    n = int(round((1.5 * seconds * gflops * 1e9) ** (1.0 / 3.0)))
+    while n > 0 and seconds_for(n, gflops) > seconds:
+        n -= 1
+    return (n // nb) * nb
+
+
+def normalise_nodes(nodes):
+    """Validate the node list and fill in defaults (ranks = cores, address = name)."""
+    if not isinstance(nodes, (list, tuple)) or not nodes:
+        raise HplInputError("nodes must be a non-empty list of {name, memory_mb, cores}")
+    seen = set()
+    out = []
+    for index, node in enumerate(nodes):
+        if not isinstance(node, Mapping):
+            raise HplInputError("nodes[%d] must be a mapping with name, memory_mb and cores, got %r"
+                                % (index, node))
+        name = node.get('name')
+        if not name:
+            raise HplInputError("nodes[%d] has no name: give each node the inventory hostname" % index)
+        name = str(name)
+        if name in seen:
+            raise HplInputError("node %r is listed twice: each node must appear once" % name)
+        seen.add(name)
+        label = "node %r" % name
+        memory_mb = _positive_number(node.get('memory_mb'), label + " memory_mb (MiB, as ansible_memtotal_mb)")
+        cores = _positive_int(node.get('cores'), label + " cores")
+        ranks = node.get('ranks')
+        ranks = cores if ranks is None else _positive_int(ranks, label + " ranks")
+        out.append({
+            'name': name,
+            'address': str(node.get('address') or name),
+            'memory_mb': memory_mb,
+            'cores': cores,
+            'ranks': ranks,
+        })
+    return out
+
+
+def hostfile_lines(nodes):
+    """Hostfile lines for OpenMPI (``host slots=N``) and MPICH/Hydra (``host:N``)."""
+    return {
+        'openmpi': ['%s slots=%d' % (n['address'], n['ranks']) for n in nodes],
+        'mpich': ['%s:%d' % (n['address'], n['ranks']) for n in nodes],
+    }
+
+
+def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='square',
+               max_n=None, max_seconds=None, expected_gflops=None):
+    """Size an HPL run for a cluster.
+
+    Returns a dict with ``n``, ``nb``, ``p``, ``q``, ``ranks``, ``bounding_node``,
+    ``memory_per_rank_bytes`` (the bounding share), per-node usage in ``nodes``, the
+    ``hostfile`` lines, what capped N (``limited_by``) and human-readable ``warnings``.
+    """
+    nodes = normalise_nodes(nodes)
+    memory_fraction = _fraction(memory_fraction)
+    nb = default_nb(blas) if nb is None else _positive_int(nb, 'nb')
+    warnings = []
+    if not 32 <= nb <= 256:
+        warnings.append("nb=%d is outside 32..256, where HPL's block size almost always belongs" % nb)
+    if memory_fraction > 0.9:
+        warnings.append("memory_fraction %.2f leaves little for the OS and MPI; a swapping node "
+                        "ruins the run" % memory_fraction)
+
+    ranks = sum(n['ranks'] for n in nodes)
+    for n in nodes:
+        n['memory_per_rank_bytes'] = int(n['memory_mb'] * MIB) // n['ranks']
+    bounding = min(nodes, key=lambda n: (n['memory_per_rank_bytes'], n['name']))
+    per_rank = bounding['memory_per_rank_bytes']
+
+    n_value = hpl_problem_size(per_rank, ranks, nb, memory_fraction)
+    limited_by = 'memory'
+    if n_value < nb:
+        raise HplInputError(
+            "node %r has too little memory per rank (%d MiB) for even one %d x %d block: "
+            "lower nb, give that node fewer ranks, or raise memory_fraction"
+            % (bounding['name'], per_rank // MIB, nb, nb))
+    if max_n is not None:
+        cap = (_positive_int(max_n, 'max_n') // nb) * nb
+        if cap < nb:
+            raise HplInputError("max_n=%s is below nb=%d: raise max_n or lower nb" % (max_n, nb))
+        if cap < n_value:
+            n_value, limited_by = cap, 'max_n'
+    if max_seconds is not None:
+        if expected_gflops is None:
+            raise HplInputError("max_seconds needs expected_gflops (the rate you expect the "
+                                "cluster to reach) to turn a time into N")
+        seconds = _positive_number(max_seconds, 'max_seconds')
+        rate = _positive_number(expected_gflops, 'expected_gflops')
+        cap = n_for_seconds(seconds, rate, nb)
+        if cap < nb:
+            raise HplInputError("max_seconds=%s is too short for one %d x %d block at %s GFLOPS: "
+                                "raise max_seconds or lower nb" % (max_seconds, nb, nb, rate))
+        if cap < n_value:
+            n_value, limited_by = cap, 'max_seconds'
+
+    p, q = hpl_grid(ranks, grid_shape)
+    matrix_bytes_per_rank = BYTES_PER_ELEMENT * n_value ** 2 / ranks
+    usage = []
+    for n in nodes:
+        node_bytes = n['memory_mb'] * MIB
+        used = matrix_bytes_per_rank * n['ranks']
+        usage.append({
+            'name': n['name'],
+            'address': n['address'],
+            'memory_mb': n['memory_mb'],
+            'cores': n['cores'],
+            'ranks': n['ranks'],
+            'memory_per_rank_bytes': n['memory_per_rank_bytes'],
+            'matrix_mb': round(used / MIB, 1),
+            'memory_fraction_used': round(used / node_bytes, 4),
+            'idle_mb': round(max(0.0, memory_fraction * node_bytes - used) / MIB, 1),
+        })
+    idle = [u for u in usage if u['name'] != bounding['name'] and u['idle_mb'] >= 1]
+    if idle:
+        warnings.append(
+            "%s bounds N with %d MiB per rank; at this N %s" % (
+                bounding['name'], per_rank // MIB,
+                '; '.join("%s leaves %.0f MiB of its %.0f%% budget idle"
+                          % (u['name'], u['idle_mb'], memory_fraction * 100) for u in idle)))
+    return {
+        'n': n_value,
+        'nb': nb,
+        'p': p,
+        'q': q,
+        'ranks': ranks,
+        'grid_shape': grid_shape,
+        'memory_fraction': memory_fraction,
+        'bounding_node': bounding['name'],
+        'memory_per_rank_bytes': per_rank,
+        'matrix_bytes': BYTES_PER_ELEMENT * n_value ** 2,
+        'limited_by': limited_by,
+        'nodes': usage,
+        'hostfile': hostfile_lines(nodes),
+        'warnings': warnings,
+    }
+
+
+def _positive_int(value, what):
+    if isinstance(value, bool):
+        raise HplInputError("%s must be a whole number, got %r" % (what, value))
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise HplInputError("%s must be a whole number, got %r" % (what, value))
+    if number != value and str(number) != str(value).strip():
+        raise HplInputError("%s must be a whole number, got %r" % (what, value))
+    if number < 1:
+        raise HplInputError("%s must be at least 1, got %r" % (what, value))
+    return number
+
+
+def _positive_number(value, what):
+    if isinstance(value, bool):
+        raise HplInputError("%s must be a number, got %r" % (what, value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise HplInputError("%s must be a number, got %r" % (what, value))
+    if not number > 0 or math.isinf(number):
+        raise HplInputError("%s must be a positive number, got %r" % (what, value))
+    return int(number) if number.is_integer() else number
+
+
+def _fraction(value):
+    number = _positive_number(value, 'memory_fraction')
+    if number > MAX_MEMORY_FRACTION:
+        raise HplInputError("memory_fraction %r is above %.2f: the OS and MPI need memory too; "
+                            "use about 0.80" % (value, MAX_MEMORY_FRACTION))
+    return float(number)
+
+
+def nodes_from_hostvars(hosts):
+    """Build the ``nodes`` list from each host's variables (``hostvars[host]``).
+
+    Memory is an explicit ``hpl_node_memory_mb`` if set, else the smaller of the
+    ``picluster_hpl_node.memory_mb`` fact (which honours a container's cgroup limit) and
+    ``ansible_facts.memtotal_mb``. Cores come from
+    ``processor_vcpus``; ``hpl_node_ranks`` sets the ranks, ``hpl_node_address`` the address.
+    """
+    nodes = []
+    for index, host in enumerate(hosts or []):
+        if not isinstance(host, Mapping):
+            raise HplInputError("host %d is not a mapping of host variables: pass "
+                                "groups['cluster'] | map('extract', hostvars)" % index)
+        name = host.get('inventory_hostname')
+        facts = host.get('ansible_facts') or {}
+        node_facts = host.get('picluster_hpl_node') or facts.get('picluster_hpl_node') or {}
+        if not facts.get('memtotal_mb') and not node_facts.get('memory_mb') \
+                and host.get('hpl_node_memory_mb') is None:
+            raise HplInputError("host %r has no memory facts: gather facts first "
+                                "(gather_facts: true) or set hpl_node_memory_mb" % (name,))
+        if host.get('hpl_node_memory_mb') is not None:
+            memory_mb = host['hpl_node_memory_mb']
+        else:
+            memory_mb = min(float(m) for m in (node_facts.get('memory_mb'), facts.get('memtotal_mb')) if m)
+        cores = node_facts.get('cores') or facts.get('processor_vcpus') or facts.get('processor_cores')
+        node = {'name': name, 'memory_mb': memory_mb, 'cores': cores}
+        if host.get('hpl_node_ranks') is not None:
+            node['ranks'] = host['hpl_node_ranks']
+        if host.get('hpl_node_address'):
+            node['address'] = host['hpl_node_address']
+        nodes.append(node)
+    return normalise_nodes(nodes)
