@@ -116,8 +116,9 @@ def parse_hpl_output(text):
       the run did not reach its summary;
     * ``errors``: readable strings for every HPL ERROR and recognised MPI launch failure;
     * ``hpcc``: hpcc's ``key=value`` summary, only for hpcc output;
-    * ``status``: ``passed`` (every row passed), ``failed`` (a residual check failed),
-      ``unchecked``, ``error`` (no result at all) or ``incomplete`` (no summary);
+    * ``status``: ``passed`` (every test ran and passed), ``failed`` (a residual check
+      failed), ``unchecked`` (run without checks), ``error`` (no result at all) or
+      ``incomplete`` (the output stops before the summary, or HPL skipped tests);
     * ``best``: the fastest row that did not fail, or None.
     """
     if text is None:
@@ -130,6 +131,7 @@ def parse_hpl_output(text):
     hpcc = None
     pending_error = None
     in_hpcc = False
+    in_summary = False
     for line in text.splitlines():
         if in_hpcc:
             if _HPCC_END.match(line):
@@ -166,11 +168,15 @@ def parse_hpl_output(text):
         if match:
             summary = {'finished': int(match.group(1)), 'passed': 0, 'failed': 0,
                        'skipped': 0, 'unchecked': 0}
+            in_summary = True
             continue
-        match = _SUMMARY_LINE.match(line)
-        if match and summary is not None:
-            summary[_SUMMARY_KEY[match.group(2)]] = int(match.group(1))
-            continue
+        if in_summary:
+            # Only the lines right under HPL's "Finished" count: hpcc's PTRANS has its own.
+            match = _SUMMARY_LINE.match(line)
+            if match:
+                summary[_SUMMARY_KEY[match.group(2)]] = int(match.group(1))
+                continue
+            in_summary = False
         match = _HPL_ERROR.match(line)
         if match:
             pending_error = "HPL ERROR in %s (process %s, line %s)" % (
@@ -226,7 +232,7 @@ def _overall_status(results, summary, errors):
         return 'failed'
     if not results:
         return 'error'
-    if summary is None:
+    if summary is None or summary['skipped']:
         return 'incomplete'
     if any(r['status'] == 'unchecked' for r in results):
         return 'unchecked'

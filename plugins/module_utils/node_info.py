@@ -50,7 +50,7 @@ def parse_cpuinfo(text):
     """Model name, Arm CPU part, revision, serial and the number of processors."""
     info = {'processors': 0}
     for line in (text or '').splitlines():
-        key, _, value = line.partition(':')
+        key, dummy, value = line.partition(':')
         key, value = key.strip().lower(), value.strip()
         if key == 'processor':
             info['processors'] += 1

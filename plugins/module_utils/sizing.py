@@ -209,7 +209,8 @@ def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='squar
             'memory_fraction_used': round(used / node_bytes, 4),
             'idle_mb': round(max(0.0, memory_fraction * node_bytes - used) / MIB, 1),
         })
-    idle = [u for u in usage if u['name'] != bounding['name'] and u['idle_mb'] >= 1]
+    # Nodes with more memory per rank than the bound leave part of their budget unused.
+    idle = [u for u in usage if u['memory_per_rank_bytes'] > per_rank and u['idle_mb'] >= 1]
     if idle:
         warnings.append(
             "%s bounds N with %d MiB per rank; at this N %s" % (
@@ -255,7 +256,7 @@ def _positive_number(value, what):
         number = float(value)
     except (TypeError, ValueError):
         raise HplInputError("%s must be a number, got %r" % (what, value))
-    if not number > 0 or math.isinf(number):
+    if math.isnan(number) or math.isinf(number) or number <= 0:
         raise HplInputError("%s must be a positive number, got %r" % (what, value))
     return int(number) if number.is_integer() else number
 

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import csv
+import math
 import os
 
 DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'data',
@@ -39,7 +40,7 @@ def load_lists(path=None):
         with open(path) as handle:
             for row in csv.DictReader(handle):
                 lists.setdefault(row['list'], []).append((int(row['rank']), float(row['rmax_gflops'])))
-        _cache[path] = dict((name, [rmax for _, rmax in sorted(entries)])
+        _cache[path] = dict((name, [rmax for dummy, rmax in sorted(entries)])
                             for name, entries in lists.items())
     return _cache[path]
 
@@ -60,7 +61,7 @@ def top500_rank(gflops, path=None):
         gflops = float(gflops)
     except (TypeError, ValueError):
         raise ValueError("top500_rank needs a GFLOPS number, got %r" % (gflops,))
-    if gflops != gflops or gflops < 0:
+    if math.isnan(gflops) or gflops < 0:
         raise ValueError("top500_rank needs a non-negative GFLOPS number, got %r" % (gflops,))
     placements = []
     for list_id, rmax in sorted(load_lists(path).items()):

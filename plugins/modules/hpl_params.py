@@ -25,12 +25,14 @@ description:
   - Reads nothing and changes nothing on the target; it is usually run once, on the
     controller.
 author:
-  - picluster.hpl contributors
+  - picluster.hpl developers (@picluster-hpl)
 attributes:
   check_mode:
     support: full
+    description: Reads only, so check mode gives the real answer.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
 options:
   nodes:
     description:

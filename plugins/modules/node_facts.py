@@ -21,14 +21,17 @@ description:
     the theoretical peak per core.
   - Reads files only; changes nothing.
 author:
-  - picluster.hpl contributors
+  - picluster.hpl developers (@picluster-hpl)
 attributes:
   check_mode:
     support: full
+    description: Reads only, so check mode gives the real answer.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
   facts:
     support: full
+    description: Returns the C(picluster_hpl_node) fact.
 options:
   rpeak_gflops_per_core:
     description:

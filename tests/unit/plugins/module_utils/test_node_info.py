@@ -1,0 +1,85 @@
+"""node_info reads real file trees laid out like a Pi, a netbooted Pi and a container."""
+
+import os
+
+import pytest
+
+from ansible_collections.picluster.hpl.plugins.module_utils import node_info
+
+PI4_CPUINFO = ''.join(
+    'processor\t: %d\nBogoMIPS\t: 108.00\nCPU implementer\t: 0x41\nCPU part\t: 0xd08\n\n' % i for i in range(4)
+) + 'Hardware\t: BCM2835\nRevision\t: d03114\nSerial\t\t: 10000000a1b2c3d4\nModel\t\t: Raspberry Pi 4 Model B Rev 1.4\n'
+
+
+def make_tree(root, files):
+    for path, text in files.items():
+        full = os.path.join(str(root), path.lstrip('/'))
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, 'w') as handle:
+            handle.write(text)
+    return str(root)
+
+
+def pi4(root, mounts, extra=None):
+    files = {
+        '/proc/cpuinfo': PI4_CPUINFO,
+        '/proc/device-tree/model': 'Raspberry Pi 4 Model B Rev 1.4\x00',
+        '/proc/meminfo': 'MemTotal:        7999920 kB\nMemFree:  100 kB\n',
+        '/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq': '1800000\n',
+        '/proc/mounts': mounts,
+    }
+    files.update(extra or {})
+    return make_tree(root, files)
+
+
+def test_pi4_on_sd_card(tmp_path):
+    root = pi4(tmp_path, 'proc /proc proc rw 0 0\n/dev/mmcblk0p2 / ext4 rw,noatime 0 0\n',
+               {'/sys/block/mmcblk0/device/type': 'SD\n'})
+    node = node_info.gather(root)
+    assert node['model'] == 'Raspberry Pi 4 Model B Rev 1.4'
+    assert (node['cores'], node['cpu_part'], node['cpu_max_mhz']) == (4, '0xd08', 1800)
+    assert (node['memtotal_mb'], node['memory_mb'], node['cgroup_memory_limit_mb']) == (7812, 7812, None)
+    assert (node['boot_medium'], node['root_source']) == ('sd', '/dev/mmcblk0p2')
+    assert node['serial'] == 'a1b2c3d4'
+    assert node['peak']['gflops'] == pytest.approx(7.2)
+
+
+def test_cm4_on_emmc(tmp_path):
+    root = pi4(tmp_path, '/dev/mmcblk0p2 / ext4 rw 0 0\n', {'/sys/block/mmcblk0/device/type': 'MMC\n'})
+    assert node_info.gather(root)['boot_medium'] == 'emmc'
+
+
+def test_pi4_on_nfs_root(tmp_path):
+    root = pi4(tmp_path, '192.168.1.10:/nfs/pi1 / nfs rw,vers=3,addr=192.168.1.10 0 0\n')
+    node = node_info.gather(root)
+    assert node['boot_medium'] == 'nfs' and node['root_fstype'] == 'nfs'
+
+
+@pytest.mark.parametrize('source,fstype,expected', [
+    ('/dev/sda2', 'ext4', 'usb'), ('/dev/nvme0n1p2', 'ext4', 'nvme'), ('/dev/vda', 'ext4', 'disk'),
+    ('overlay', 'overlay', 'container'), ('server:/x', 'nfs4', 'nfs'), ('tmpfs', 'tmpfs', 'unknown'),
+])
+def test_boot_medium(source, fstype, expected):
+    assert node_info.boot_medium(source, fstype) == expected
+
+
+def test_container_memory_is_the_cgroup_limit(tmp_path):
+    root = make_tree(tmp_path, {
+        '/proc/cpuinfo': 'processor\t: 0\nmodel name\t: AMD EPYC\n\nprocessor\t: 1\nmodel name\t: AMD EPYC\n',
+        '/proc/meminfo': 'MemTotal:       24683520 kB\n',
+        '/sys/fs/cgroup/memory.max': '1073741824\n',
+        '/proc/mounts': 'overlay / overlay rw 0 0\n',
+        '/.dockerenv': '',
+    })
+    node = node_info.gather(root)
+    assert (node['memtotal_mb'], node['cgroup_memory_limit_mb'], node['memory_mb']) == (24105, 1024, 1024)
+    assert node['boot_medium'] == 'container' and node['model'] == 'AMD EPYC' and node['cores'] == 2
+    assert node['peak']['gflops'] is None
+
+
+@pytest.mark.parametrize('v2,v1,expected', [
+    ('max\n', None, None), (None, '9223372036854771712\n', None), (None, '536870912\n', 512),
+    ('2147483648', '536870912', 2048), (None, None, None),
+])
+def test_cgroup_limit(v2, v1, expected):
+    assert node_info.cgroup_limit_mb(v2, v1) == expected

@@ -1,0 +1,169 @@
+import math
+
+import pytest
+from hypothesis import assume, given, settings, strategies as st
+
+from ansible_collections.picluster.hpl.plugins.module_utils import sizing
+from ansible_collections.picluster.hpl.plugins.module_utils.sizing import HplInputError
+
+MIB = 1024 * 1024
+# ansible_facts.memtotal_mb of Raspberry Pi 4 boards with 8 GB and 4 GB.
+PI4_8GB, PI4_4GB = 7812, 3794
+
+
+def three_pi4():
+    return [
+        {'name': 'pi1', 'memory_mb': PI4_8GB, 'cores': 4},
+        {'name': 'pi2', 'memory_mb': PI4_8GB, 'cores': 4},
+        {'name': 'pi3', 'memory_mb': PI4_4GB, 'cores': 4},
+    ]
+
+
+def test_heterogeneous_pi4_cluster_is_bounded_by_the_4gb_node():
+    result = sizing.hpl_params(three_pi4(), blas='openblas')
+    assert result['bounding_node'] == 'pi3'
+    assert (result['p'], result['q'], result['ranks'], result['nb']) == (3, 4, 12, 192)
+    assert result['memory_per_rank_bytes'] == PI4_4GB * MIB // 4
+    # 0.8 * 3794 MiB / 4 ranks * 12 ranks / 8 bytes -> sqrt = 34547 -> multiple of 192
+    assert result['n'] == 34368
+    used = {n['name']: n for n in result['nodes']}
+    assert used['pi3']['memory_fraction_used'] == pytest.approx(0.7917, abs=1e-4)
+    assert used['pi1']['memory_fraction_used'] == pytest.approx(0.3845, abs=1e-4)
+    assert used['pi1']['idle_mb'] == pytest.approx(0.8 * PI4_8GB - 3003.8, abs=0.2)
+    assert used['pi3']['idle_mb'] < 40
+    assert any('pi1 leaves 3246 MiB' in w for w in result['warnings'])
+    assert result['hostfile'] == {
+        'openmpi': ['pi1 slots=4', 'pi2 slots=4', 'pi3 slots=4'],
+        'mpich': ['pi1:4', 'pi2:4', 'pi3:4'],
+    }
+
+
+def test_fewer_ranks_on_the_small_node_moves_the_bound():
+    nodes = three_pi4()
+    nodes[2]['ranks'] = 2
+    result = sizing.hpl_params(nodes, nb=256)
+    # 3794/2 MiB per rank on pi3 now beats 7812/4 on the others.
+    assert result['bounding_node'] == 'pi3'
+    assert result['ranks'] == 10 and (result['p'], result['q']) == (2, 5)
+    assert result['n'] % 256 == 0
+    assert result['hostfile']['openmpi'][2] == 'pi3 slots=2'
+
+
+def test_uniform_cluster_names_the_first_node_and_warns_of_nothing_idle():
+    nodes = [{'name': 'b', 'memory_mb': 4000, 'cores': 4}, {'name': 'a', 'memory_mb': 4000, 'cores': 4}]
+    result = sizing.hpl_params(nodes)
+    assert result['bounding_node'] == 'a'
+    assert result['warnings'] == []
+
+
+def test_address_goes_into_the_hostfile():
+    result = sizing.hpl_params([{'name': 'pi1', 'address': '10.0.0.11', 'memory_mb': 4000, 'cores': 4}])
+    assert result['hostfile']['mpich'] == ['10.0.0.11:4']
+
+
+@pytest.mark.parametrize('ranks,expected', [
+    (1, [1, 1]), (2, [1, 2]), (4, [2, 2]), (6, [2, 3]), (7, [1, 7]), (12, [3, 4]), (16, [4, 4]),
+    (24, [4, 6]),
+])
+def test_square_grid(ranks, expected):
+    assert sizing.hpl_grid(ranks) == expected
+
+
+def test_flat_grid():
+    assert sizing.hpl_grid(12, 'flat') == [1, 12]
+
+
+@pytest.mark.parametrize('blas,nb', [('openblas', 192), ('blis', 256), ('atlas', 256), ('reference', 64),
+                                     (None, 192)])
+def test_default_nb_per_blas(blas, nb):
+    assert sizing.default_nb(blas) == nb
+
+
+def test_max_n_caps_and_rounds_down_to_nb():
+    result = sizing.hpl_params(three_pi4(), nb=192, max_n=10000)
+    assert (result['n'], result['limited_by']) == (9984, 'max_n')
+
+
+def test_max_seconds_turns_time_into_n():
+    result = sizing.hpl_params([{'name': 'x', 'memory_mb': 24000, 'cores': 2}], nb=256,
+                               max_seconds=120, expected_gflops=80)
+    assert result['limited_by'] == 'max_seconds'
+    assert sizing.seconds_for(result['n'], 80) <= 120
+    assert sizing.seconds_for(result['n'] + 256, 80) > 120
+
+
+@pytest.mark.parametrize('nodes,kwargs,message', [
+    ([], {}, 'non-empty list'),
+    ([{'name': 'a', 'memory_mb': 1000, 'cores': 4}, {'name': 'a', 'memory_mb': 1000, 'cores': 4}], {},
+     'listed twice'),
+    ([{'memory_mb': 1000, 'cores': 4}], {}, 'has no name'),
+    ([{'name': 'a', 'memory_mb': 0, 'cores': 4}], {}, 'memory_mb'),
+    ([{'name': 'a', 'memory_mb': 'lots', 'cores': 4}], {}, 'must be a number'),
+    ([{'name': 'a', 'memory_mb': 1000, 'cores': 0}], {}, 'cores must be at least 1'),
+    ([{'name': 'a', 'memory_mb': 1000, 'cores': 2.5}], {}, 'whole number'),
+    ([{'name': 'a', 'memory_mb': 1000, 'cores': 4}], {'memory_fraction': 1.2}, 'use about 0.80'),
+    ([{'name': 'a', 'memory_mb': 1000, 'cores': 4}], {'blas': 'mkl'}, 'unknown BLAS'),
+    ([{'name': 'a', 'memory_mb': 0.5, 'cores': 4}], {'nb': 256}, 'too little memory per rank'),
+    ([{'name': 'a', 'memory_mb': 1000, 'cores': 4}], {'max_n': 100, 'nb': 192}, 'below nb'),
+    ([{'name': 'a', 'memory_mb': 1000, 'cores': 4}], {'max_seconds': 10}, 'needs expected_gflops'),
+    ([{'name': 'a', 'memory_mb': 1000, 'cores': 4}], {'grid_shape': 'round'}, 'grid shape'),
+])
+def test_bad_input_says_what_to_change(nodes, kwargs, message):
+    with pytest.raises(HplInputError, match=message):
+        sizing.hpl_params(nodes, **kwargs)
+
+
+def test_nodes_from_hostvars_prefers_override_then_cgroup_limit():
+    hosts = [
+        {'inventory_hostname': 'big', 'ansible_facts': {'memtotal_mb': 24000, 'processor_vcpus': 2},
+         'picluster_hpl_node': {'memory_mb': 2048}},
+        {'inventory_hostname': 'small', 'ansible_facts': {'memtotal_mb': 24000, 'processor_vcpus': 2},
+         'hpl_node_memory_mb': 1024, 'hpl_node_ranks': 1, 'hpl_node_address': '172.20.0.3'},
+        {'inventory_hostname': 'plain', 'ansible_facts': {'memtotal_mb': 3794, 'processor_vcpus': 4}},
+    ]
+    nodes = sizing.nodes_from_hostvars(hosts)
+    assert [(n['name'], n['memory_mb'], n['ranks'], n['address']) for n in nodes] == [
+        ('big', 2048, 2, 'big'), ('small', 1024, 1, '172.20.0.3'), ('plain', 3794, 4, 'plain')]
+
+
+def test_nodes_from_hostvars_without_facts_says_gather_them():
+    with pytest.raises(HplInputError, match='gather facts'):
+        sizing.nodes_from_hostvars([{'inventory_hostname': 'pi1'}])
+
+
+node_strategy = st.fixed_dictionaries({
+    'memory_mb': st.integers(min_value=256, max_value=512 * 1024),
+    'cores': st.integers(min_value=1, max_value=128),
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(node_strategy, min_size=1, max_size=12),
+       st.sampled_from([32, 64, 128, 192, 232, 256]),
+       st.floats(min_value=0.1, max_value=0.95))
+def test_sizing_properties(raw_nodes, nb, fraction):
+    nodes = [dict(node, name='n%d' % i) for i, node in enumerate(raw_nodes)]
+    ranks = sum(n['cores'] for n in nodes)
+    bound = min(n['memory_mb'] * MIB // n['cores'] for n in nodes)
+    assume(fraction * bound * ranks >= 8 * nb * nb)
+    result = sizing.hpl_params(nodes, nb=nb, memory_fraction=fraction)
+    n = result['n']
+    assert n % nb == 0 and n >= nb
+    # The matrix share of every rank fits the bounding node's budget...
+    assert 8 * n * n / ranks <= fraction * bound
+    # ...and one more block would not: N is the largest multiple of NB that fits.
+    assert 8 * (n + nb) ** 2 / ranks > fraction * bound
+    # The bounding node has the least memory per rank and uses the largest share.
+    assert result['memory_per_rank_bytes'] == bound
+    shares = {u['name']: u['memory_fraction_used'] for u in result['nodes']}
+    assert shares[result['bounding_node']] == max(shares.values())
+    assert max(shares.values()) <= fraction + 1e-4
+    p, q = result['p'], result['q']
+    assert p * q == ranks == result['ranks'] and p <= q
+
+
+@given(st.integers(min_value=1, max_value=100000))
+def test_square_grid_is_the_most_square(ranks):
+    p, q = sizing.hpl_grid(ranks)
+    assert p * q == ranks and p <= q
+    assert not any(ranks % d == 0 for d in range(p + 1, math.isqrt(ranks) + 1))
