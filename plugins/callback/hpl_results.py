@@ -23,7 +23,8 @@ description:
   - The C(picluster_hpl_run) fact is a mapping with C(output) (the text of the xhpl or hpcc
     run) and optionally C(hosts), C(head), C(hpl_dat) (the input file's text), C(mpi),
     C(blas), C(hpl), C(sizing) (what M(picluster.hpl.hpl_params) returned), C(command),
-    C(rc), C(started), C(finished) and C(rpeak_gflops) (overrides the peak from the nodes).
+    C(rc), C(started), C(finished), C(rpeak_gflops) (overrides the peak from the nodes)
+    and C(dgemm_gflops) (the cluster's measured DGEMM rate; hpcc output brings its own).
   - A document that cannot be written is a warning, never a failed play.
 requirements:
   - enable in C(ansible.cfg) with C(callbacks_enabled = picluster.hpl.hpl_results)

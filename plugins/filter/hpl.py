@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat as hpl_dat_core
 from ansible_collections.picluster.hpl.plugins.module_utils import hpl_output, sizing, top500
 
 
@@ -19,7 +20,7 @@ def _filter_errors(function):
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
-        except (sizing.HplInputError, ValueError, TypeError) as exc:
+        except (sizing.HplInputError, hpl_dat_core.HplDatError, ValueError, TypeError) as exc:
             raise AnsibleFilterError('%s: %s' % (function.__name__, exc))
     wrapper.__name__ = function.__name__
     wrapper.__doc__ = function.__doc__
@@ -54,6 +55,14 @@ def hpl_parse_output(text):
 
 
 @_filter_errors
+def hpl_dat(params, hpcc=False, ptrans_ns=None, ptrans_nbs=None):
+    """HPL.dat parameters -> HPL.dat text (hpcc=true: hpccinf.txt)."""
+    if hpcc:
+        return hpl_dat_core.render_hpccinf(params, ptrans_ns, ptrans_nbs)
+    return hpl_dat_core.render_hpl_dat(params)
+
+
+@_filter_errors
 def top500_rank(gflops):
     """GFLOPS -> rank on every TOP500 list."""
     return top500.top500_rank(gflops)
@@ -66,5 +75,6 @@ class FilterModule(object):
             'hpl_grid': hpl_grid,
             'hpl_nodes': hpl_nodes,
             'hpl_parse_output': hpl_parse_output,
+            'hpl_dat': hpl_dat,
             'top500_rank': top500_rank,
         }

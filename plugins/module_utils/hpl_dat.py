@@ -103,6 +103,25 @@ def render_hpl_dat(params=None, header='HPLinpack benchmark input file'):
                    for value, comment in lines)
 
 
+def render_hpccinf(params=None, ptrans_ns=None, ptrans_nbs=None):
+    """hpcc's hpccinf.txt: the 31 HPL.dat lines, a separator, then PTRANS's sizes.
+
+    PTRANS runs on its own, smaller matrices; by default one of half the largest N.
+    """
+    text = render_hpl_dat(params, header='HPLinpack benchmark input file (hpcc)')
+    p = dict(DEFAULTS)
+    p.update(dict((k, v) for k, v in (params or {}).items() if v is not None))
+    ns = [_positive(v, 'ptrans_ns') for v in _list(ptrans_ns or [max(max(_list(p['ns'], 'ns')) // 2, 1)], 'ptrans_ns')]
+    nbs = [_positive(v, 'ptrans_nbs') for v in _list(ptrans_nbs or _list(p['nbs'], 'nbs')[:1], 'ptrans_nbs')]
+    return text + ''.join('%-16s %s\n' % (value, comment) for value, comment in (
+        ('####', 'line 32 separates HPL from PTRANS and is not read'),
+        (len(ns), 'number of additional problem sizes for PTRANS'),
+        (' '.join(str(n) for n in ns), 'values of N'),
+        (len(nbs), 'number of additional blocking sizes for PTRANS'),
+        (' '.join(str(n) for n in nbs), 'values of NB'),
+    ))
+
+
 def parse_hpl_dat(text):
     """Parameters (as :data:`DEFAULTS` names them) read from HPL.dat or hpccinf.txt text."""
     lines = (text or '').splitlines()

@@ -66,7 +66,7 @@ def build_document(run, nodes, now=None):
     ranks = _ranks_per_host(run.get('sizing') or {})
     entries = []
     for name in run.get('hosts') or sorted(nodes):
-        entry = dict(nodes.get(name) or {'name': name})
+        entry = dict(nodes.get(name) or node_from_facts(name, {}))
         entry['ranks'] = ranks.get(name, entry.get('cores'))
         entries.append(entry)
 
@@ -78,6 +78,7 @@ def build_document(run, nodes, now=None):
             [{'name': e['name'], 'ranks': e.get('ranks') or 0,
               'peak': {'gflops': e.get('peak_gflops_per_core')}} for e in entries]) if entries else None
         rpeak_source = 'nodes' if rpeak else None
+    dgemm = cluster_dgemm(run, parsed.get('hpcc'))
     document = {
         'schema_version': SCHEMA_VERSION,
         'id': '%s-%s' % (now.strftime('%Y%m%dT%H%M%SZ'), _slug(run.get('head') or (entries[0]['name'] if entries else 'run'))),
@@ -97,6 +98,8 @@ def build_document(run, nodes, now=None):
         'rpeak_gflops': rpeak,
         'rpeak_source': rpeak_source,
         'efficiency': peaks.efficiency(best['gflops'], rpeak) if best else None,
+        'dgemm_gflops': dgemm,
+        'efficiency_vs_dgemm': peaks.efficiency(best['gflops'], dgemm) if best else None,
         'top500': top500.top500_rank(best['gflops']) if best else None,
     }
     if 'hpcc' in parsed:
@@ -116,7 +119,24 @@ def headline(document):
         text += ", %.1f%% of Rpeak %.1f GFLOPS" % (100 * document['efficiency'], document['rpeak_gflops'])
     else:
         text += ", Rpeak unknown (set hpl_rpeak_gflops_per_core)"
+    if document.get('efficiency_vs_dgemm') is not None:
+        text += ", %.1f%% of DGEMM %.1f GFLOPS" % (100 * document['efficiency_vs_dgemm'], document['dgemm_gflops'])
     return text + ". " + document['top500']['summary']
+
+
+def cluster_dgemm(run, hpcc):
+    """DGEMM rate of all ranks at once: given in the run, or hpcc's StarDGEMM x processes.
+
+    hpcc's StarDGEMM runs DGEMM on every process simultaneously and reports the average
+    per process, so the cluster's rate is that times the number of processes.
+    """
+    if run.get('dgemm_gflops'):
+        return round(float(run['dgemm_gflops']), 4)
+    hpcc = hpcc or {}
+    per_process, processes = hpcc.get('StarDGEMM_Gflops'), hpcc.get('CommWorldProcs')
+    if isinstance(per_process, (int, float)) and isinstance(processes, int) and per_process > 0:
+        return round(per_process * processes, 4)
+    return None
 
 
 def _ranks_per_host(sizing):

@@ -94,12 +94,24 @@ def seconds_for(n, gflops):
     return (2.0 / 3.0 * n ** 3 + 2.0 * n ** 2) / (gflops * 1e9)
 
 
-def n_for_seconds(seconds, gflops, nb):
-    """Largest multiple of ``nb`` that HPL solves within ``seconds`` at ``gflops``."""
-    n = int(round((1.5 * seconds * gflops * 1e9) ** (1.0 / 3.0)))
-    while n > 0 and seconds_for(n, gflops) > seconds:
-        n -= 1
-    return (n // nb) * nb
+def n_for_seconds(seconds, gflops, nb, overhead_per_n2=0.0):
+    """Largest multiple of ``nb`` that runs within ``seconds`` at ``gflops``.
+
+    ``overhead_per_n2`` is work besides the solve that grows with the matrix's memory, in
+    seconds per N**2: hpcc sizes its STREAM, PTRANS, RandomAccess and FFT tests from HPL's N.
+    """
+    def total(n):
+        return seconds_for(n, gflops) + overhead_per_n2 * n * n
+
+    # total() grows with n: bisect on the number of blocks, up to the no-overhead answer.
+    low, high = 0, int((1.5 * seconds * gflops * 1e9) ** (1.0 / 3.0)) // nb + 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if total(middle * nb) <= seconds:
+            low = middle
+        else:
+            high = middle - 1
+    return low * nb
 
 
 def normalise_nodes(nodes):
@@ -143,7 +155,7 @@ def hostfile_lines(nodes):
 
 
 def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='square',
-               max_n=None, max_seconds=None, expected_gflops=None):
+               max_n=None, max_seconds=None, expected_gflops=None, overhead_seconds_per_n2=0.0):
     """Size an HPL run for a cluster.
 
     Returns a dict with ``n``, ``nb``, ``p``, ``q``, ``ranks``, ``bounding_node``,
@@ -185,7 +197,10 @@ def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='squar
                                 "cluster to reach) to turn a time into N")
         seconds = _positive_number(max_seconds, 'max_seconds')
         rate = _positive_number(expected_gflops, 'expected_gflops')
-        cap = n_for_seconds(seconds, rate, nb)
+        overhead = float(overhead_seconds_per_n2 or 0.0)
+        if overhead < 0:
+            raise HplInputError("overhead_seconds_per_n2 must not be negative, got %r" % (overhead_seconds_per_n2,))
+        cap = n_for_seconds(seconds, rate, nb, overhead)
         if cap < nb:
             raise HplInputError("max_seconds=%s is too short for one %d x %d block at %s GFLOPS: "
                                 "raise max_seconds or lower nb" % (max_seconds, nb, nb, rate))

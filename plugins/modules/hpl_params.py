@@ -94,6 +94,13 @@ options:
   expected_gflops:
     description: The rate the cluster is expected to reach, used with O(max_seconds).
     type: float
+  overhead_seconds_per_n2:
+    description:
+      - Run time besides the solve that grows with the matrix's memory, in seconds per N^2,
+        used with O(max_seconds). hpcc sizes its STREAM, PTRANS, RandomAccess and FFT tests
+        from HPL's N; a small calibration run measures this.
+    type: float
+    default: 0.0
 notes:
   - N is rounded down to a multiple of NB, as HPL's TUNING notes advise.
 seealso:
@@ -230,13 +237,14 @@ def main():
             max_n=dict(type='int'),
             max_seconds=dict(type='float'),
             expected_gflops=dict(type='float'),
+            overhead_seconds_per_n2=dict(type='float', default=0.0),
         ),
         required_by=dict(max_seconds=['expected_gflops']),
         supports_check_mode=True,
     )
     params = dict((key, module.params[key]) for key in (
         'nodes', 'memory_fraction', 'nb', 'blas', 'grid_shape', 'max_n', 'max_seconds',
-        'expected_gflops'))
+        'expected_gflops', 'overhead_seconds_per_n2'))
     try:
         result = hpl_params(**params)
     except HplInputError as exc:

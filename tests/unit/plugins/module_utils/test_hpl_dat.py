@@ -62,3 +62,12 @@ def test_render_parse_round_trip(ns, grids, nbmins, depths, bcasts, swap, l1, eq
     parsed = hpl_dat.parse_hpl_dat(text)
     assert dict((k, parsed[k]) for k in params) == params
     assert hpl_dat.render_hpl_dat(parsed) == text
+
+
+def test_hpccinf_is_hpl_dat_plus_ptrans():
+    text = hpl_dat.render_hpccinf({'ns': [20000], 'nbs': [192, 256], 'grids': [[1, 2]]})
+    lines = text.splitlines()
+    assert len(lines) == 36
+    assert hpl_dat.parse_hpl_dat(text)['ns'] == [20000]
+    assert [line.split()[0] for line in lines[32:]] == ['1', '10000', '1', '192']
+    assert hpl_dat.render_hpccinf({'ns': [1000]}, ptrans_ns=[500, 600], ptrans_nbs=[64]).splitlines()[33].split()[:2] == ['500', '600']
