@@ -114,6 +114,42 @@ def n_for_seconds(seconds, gflops, nb, overhead_per_n2=0.0):
     return low * nb
 
 
+def time_model(calibration):
+    """Fit whole-run time = a*N**2 + b*N**3 to measured runs; return the equivalent
+    ``(expected_gflops, overhead_seconds_per_n2)`` for :func:`n_for_seconds`.
+
+    ``calibration`` is a list of ``{'n', 'seconds'}``. One run gives the rate alone (as for
+    xhpl, whose own timing covers only the solve). Two or more fit both terms by least
+    squares with a, b >= 0: hpcc's DGEMM tests grow like N**3 beside HPL, its RandomAccess,
+    STREAM, PTRANS and FFT tests like N**2.
+    """
+    if not isinstance(calibration, (list, tuple)) or not calibration:
+        raise HplInputError("calibration must list at least one measured run as {n, seconds}")
+    points = []
+    for index, run in enumerate(calibration):
+        if not isinstance(run, Mapping):
+            raise HplInputError("calibration[%d] must be a mapping of n and seconds, got %r" % (index, run))
+        points.append((float(_positive_int(run.get('n'), 'calibration[%d].n' % index)),
+                       float(_positive_number(run.get('seconds'), 'calibration[%d].seconds' % index))))
+    if len(set(n for n, _seconds in points)) == 1:
+        n, seconds = max(points, key=lambda p: p[1])
+        return (2.0 / 3.0 * n ** 3 + 2.0 * n ** 2) / seconds / 1e9, 0.0
+    s22 = sum(n ** 4 for n, _s in points)
+    s23 = sum(n ** 5 for n, _s in points)
+    s33 = sum(n ** 6 for n, _s in points)
+    y2 = sum(s * n ** 2 for n, s in points)
+    y3 = sum(s * n ** 3 for n, s in points)
+    determinant = s22 * s33 - s23 * s23
+    a = (y2 * s33 - y3 * s23) / determinant
+    b = (s22 * y3 - s23 * y2) / determinant
+    if a < 0:
+        a, b = 0.0, y3 / s33
+    if b <= 0:
+        raise HplInputError("the calibration runs %s did not take longer as N grew: calibrate at "
+                            "larger N (benchmark_calibration_n)" % (list(calibration),))
+    return 2.0 / (3.0 * b * 1e9), a
+
+
 def normalise_nodes(nodes):
     """Validate the node list and fill in defaults (ranks = cores, address = name)."""
     if not isinstance(nodes, (list, tuple)) or not nodes:
@@ -155,7 +191,8 @@ def hostfile_lines(nodes):
 
 
 def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='square',
-               max_n=None, max_seconds=None, expected_gflops=None, overhead_seconds_per_n2=0.0):
+               max_n=None, max_seconds=None, expected_gflops=None, overhead_seconds_per_n2=0.0,
+               calibration=None):
     """Size an HPL run for a cluster.
 
     Returns a dict with ``n``, ``nb``, ``p``, ``q``, ``ranks``, ``bounding_node``,
@@ -192,9 +229,13 @@ def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='squar
         if cap < n_value:
             n_value, limited_by = cap, 'max_n'
     if max_seconds is not None:
+        if calibration is not None:
+            if expected_gflops is not None:
+                raise HplInputError("give either calibration or expected_gflops, not both")
+            expected_gflops, overhead_seconds_per_n2 = time_model(calibration)
         if expected_gflops is None:
             raise HplInputError("max_seconds needs expected_gflops (the rate you expect the "
-                                "cluster to reach) to turn a time into N")
+                                "cluster to reach) or calibration (measured runs) to turn a time into N")
         seconds = _positive_number(max_seconds, 'max_seconds')
         rate = _positive_number(expected_gflops, 'expected_gflops')
         overhead = float(overhead_seconds_per_n2 or 0.0)
@@ -206,6 +247,11 @@ def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='squar
                                 "raise max_seconds or lower nb" % (max_seconds, nb, nb, rate))
         if cap < n_value:
             n_value, limited_by = cap, 'max_seconds'
+        time_budget = {'seconds': seconds, 'expected_gflops': round(rate, 3),
+                       'overhead_seconds_per_n2': overhead,
+                       'estimated_seconds': round(seconds_for(n_value, rate) + overhead * n_value ** 2, 1)}
+    else:
+        time_budget = None
 
     p, q = hpl_grid(ranks, grid_shape)
     matrix_bytes_per_rank = BYTES_PER_ELEMENT * n_value ** 2 / ranks
@@ -244,6 +290,7 @@ def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='squar
         'memory_per_rank_bytes': per_rank,
         'matrix_bytes': BYTES_PER_ELEMENT * n_value ** 2,
         'limited_by': limited_by,
+        'time_budget': time_budget,
         'nodes': usage,
         'hostfile': hostfile_lines(nodes),
         'warnings': warnings,
@@ -290,7 +337,8 @@ def nodes_from_hostvars(hosts):
     Memory is an explicit ``hpl_node_memory_mb`` if set, else the smaller of the
     ``picluster_hpl_node.memory_mb`` fact (which honours a container's cgroup limit) and
     ``ansible_facts.memtotal_mb``. Cores come from
-    ``processor_vcpus``; ``hpl_node_ranks`` sets the ranks, ``hpl_node_address`` the address.
+    ``processor_vcpus``; ``hpl_node_ranks`` sets the ranks. The address MPI uses is
+    ``hpl_node_address``, else ``ansible_host``, else the inventory name.
     """
     nodes = []
     for index, host in enumerate(hosts or []):
@@ -312,7 +360,8 @@ def nodes_from_hostvars(hosts):
         node = {'name': name, 'memory_mb': memory_mb, 'cores': cores}
         if host.get('hpl_node_ranks') is not None:
             node['ranks'] = host['hpl_node_ranks']
-        if host.get('hpl_node_address'):
-            node['address'] = host['hpl_node_address']
+        address = host.get('hpl_node_address') or host.get('ansible_host')
+        if address:
+            node['address'] = address
         nodes.append(node)
     return normalise_nodes(nodes)

@@ -88,8 +88,8 @@ options:
     type: int
   max_seconds:
     description:
-      - Upper bound on the run time of one test, for a quick run. Needs
-        O(expected_gflops) to turn time into N (HPL does 2/3 N^3 + 2 N^2 operations).
+      - Upper bound on the run time, for a quick run. Needs O(expected_gflops) or
+        O(calibration) to turn time into N (HPL does 2/3 N^3 + 2 N^2 operations).
     type: float
   expected_gflops:
     description: The rate the cluster is expected to reach, used with O(max_seconds).
@@ -101,6 +101,13 @@ options:
         from HPL's N; a small calibration run measures this.
     type: float
     default: 0.0
+  calibration:
+    description:
+      - Measured runs, each C({n, seconds}), instead of O(expected_gflops). With one run the
+        rate comes from it; with two or more the whole-run time is fitted as
+        a N^2 + b N^3 (hpcc's DGEMM grows like N^3, its other tests like N^2).
+    type: list
+    elements: dict
 notes:
   - N is rounded down to a multiple of NB, as HPL's TUNING notes advise.
 seealso:
@@ -195,6 +202,14 @@ limited_by:
   returned: success
   type: str
   sample: memory
+time_budget:
+  description:
+    - With O(max_seconds), the time model used (C(seconds), C(expected_gflops),
+      C(overhead_seconds_per_n2)) and the C(estimated_seconds) of a run at the chosen N;
+      null otherwise.
+  returned: success
+  type: dict
+  sample: {seconds: 120, expected_gflops: 33.5, overhead_seconds_per_n2: 4.6e-07, estimated_seconds: 118.2}
 nodes:
   description:
     - Per node, the memory it has and the share of it the matrix takes
@@ -238,13 +253,14 @@ def main():
             max_seconds=dict(type='float'),
             expected_gflops=dict(type='float'),
             overhead_seconds_per_n2=dict(type='float', default=0.0),
+            calibration=dict(type='list', elements='dict'),
         ),
-        required_by=dict(max_seconds=['expected_gflops']),
+        mutually_exclusive=[('expected_gflops', 'calibration')],
         supports_check_mode=True,
     )
     params = dict((key, module.params[key]) for key in (
         'nodes', 'memory_fraction', 'nb', 'blas', 'grid_shape', 'max_n', 'max_seconds',
-        'expected_gflops', 'overhead_seconds_per_n2'))
+        'expected_gflops', 'overhead_seconds_per_n2', 'calibration'))
     try:
         result = hpl_params(**params)
     except HplInputError as exc:

@@ -192,3 +192,38 @@ def test_hpcc_overhead_shrinks_n():
                              expected_gflops=75, overhead_seconds_per_n2=overhead)
     assert hpcc['n'] < plain['n']
     assert sizing.seconds_for(hpcc['n'], 75) + overhead * hpcc['n'] ** 2 <= 120
+
+
+def test_time_model_from_hpcc_runs_predicts_a_larger_run():
+    # Whole hpcc runs measured on this project's 2-core x86 node (2 ranks, NB 192).
+    gflops, overhead = sizing.time_model([{'n': 3840, 'seconds': 7.9}, {'n': 7680, 'seconds': 36.1}])
+    predicted = sizing.seconds_for(14016, gflops) + overhead * 14016 ** 2
+    assert 140 < predicted < 168  # measured: 168 s (RandomAccess's table doubles in steps)
+    # The N^3 term is HPL plus hpcc's DGEMM tests: a lower rate than HPL's 91 GFLOPS alone.
+    assert 25 < gflops < 45 and overhead > 0
+
+
+def test_time_model_from_one_run_is_its_rate():
+    gflops, overhead = sizing.time_model([{'n': 4032, 'seconds': 0.59}])
+    assert gflops == pytest.approx(74.2, abs=0.3) and overhead == 0.0
+
+
+@pytest.mark.parametrize('calibration,message', [
+    ([], 'at least one'),
+    ([{'n': 1000}], 'seconds must be a number'),
+    ([{'n': 1000, 'seconds': 5}, {'n': 2000, 'seconds': 1}], 'did not take longer'),
+])
+def test_time_model_refuses_bad_calibration(calibration, message):
+    with pytest.raises(HplInputError, match=message):
+        sizing.time_model(calibration)
+
+
+def test_hpl_params_with_calibration():
+    result = sizing.hpl_params([{'name': 'x', 'memory_mb': 24000, 'cores': 2}], max_seconds=120,
+                               calibration=[{'n': 3840, 'seconds': 7.9}, {'n': 7680, 'seconds': 36.1}])
+    assert result['limited_by'] == 'max_seconds'
+    assert result['time_budget']['estimated_seconds'] <= 120
+    assert 11000 < result['n'] < 13500
+    with pytest.raises(HplInputError, match='not both'):
+        sizing.hpl_params([{'name': 'x', 'memory_mb': 24000, 'cores': 2}], max_seconds=120,
+                          expected_gflops=50, calibration=[{'n': 3840, 'seconds': 7.9}])
