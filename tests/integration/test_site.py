@@ -1,0 +1,209 @@
+"""site.yml for real on this machine: packages installed, HPL built or from hpcc, run as
+the unprivileged user, and the JSON it leaves behind. These change the machine (packages,
+the hpl user, alternatives) as the README's run command does."""
+
+import functools
+import glob
+import http.server
+import json
+import os
+import pwd
+import subprocess
+import threading
+import time
+
+import jsonschema
+import pytest
+
+from helpers import ROOT, ansible_env, run
+
+pytestmark = pytest.mark.slow
+INSTALL = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'install.yml')
+INSTALL_PLAYS = ('Prepare the nodes', 'MPI from the distribution', 'BLAS from the distribution',
+                 "HPL, built or from Debian's hpcc")
+MULTIARCH = {'x86_64': 'x86_64-linux-gnu', 'aarch64': 'aarch64-linux-gnu'}[os.uname().machine]
+with open(os.path.join(ROOT, 'schemas', 'hpl_results.schema.json')) as handle:
+    SCHEMA = json.load(handle)
+
+
+def documents(directory):
+    docs = []
+    for path in sorted(glob.glob(os.path.join(str(directory), 'hpl-*.json'))):
+        with open(path) as handle:
+            doc = json.load(handle)
+        jsonschema.validate(doc, SCHEMA)
+        docs.append(doc)
+    return docs
+
+
+def playbook(args, results_dir, collections_dir, json_output=False):
+    """ansible-playbook on inventory/local.yml; with json_output, the per-task JSON report."""
+    extra = {'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json'} if json_output else {}
+    result = run(['ansible-playbook'] + list(args), ansible_env(collections_dir, results_dir=results_dir, **extra))
+    if not json_output:
+        return result, None
+    # The hpl_results callback's lines may stand around the JSON report.
+    report, _end = json.JSONDecoder().raw_decode(result.stdout[result.stdout.index('{\n'):])
+    return result, report
+
+
+def task_results(report, task_name=None, plays=None):
+    """(play, task, outcome) for every task run; task names without their role prefix."""
+    for play in report['plays']:
+        if plays and play['play']['name'] not in plays:
+            continue
+        for task in play['tasks']:
+            name = task['task']['name'].split(' : ', 1)[-1]
+            if task_name is None or name == task_name:
+                for host, outcome in task['hosts'].items():
+                    yield play['play']['name'], name, outcome
+
+
+def extra_vars(**values):
+    return ['-e', json.dumps(values)]
+
+
+def test_run_command_benchmarks_this_machine(tmp_path):
+    """The README's run command: hpcc from the package archive, about two minutes."""
+    started = time.time()
+    result = run([os.path.join(ROOT, 'run')] + extra_vars(benchmark_max_seconds=45),
+                 ansible_env(os.path.join(ROOT, '.cache', 'collections'), results_dir=tmp_path))
+    elapsed = time.time() - started
+    assert result.returncode == 0, result.stdout[-5000:]
+    (doc,) = documents(tmp_path)
+    print('first run: %.0f s, %.2f GFLOPS, %.1f%% of DGEMM %.1f GFLOPS'
+          % (elapsed, doc['best']['gflops'], 100 * doc['efficiency_vs_dgemm'], doc['dgemm_gflops']))
+
+    assert doc['status'] == 'passed' and doc['best']['gflops'] > 0
+    assert all(row['status'] == 'passed' and row['residual'] < 16 for row in doc['results'])
+    sizing, best = doc['sizing'], doc['best']
+    # The run used exactly what hpl_params chose, for every core of this machine.
+    assert (best['n'], best['nb'], best['p'], best['q']) == (sizing['n'], sizing['nb'], sizing['p'], sizing['q'])
+    assert sizing['n'] % sizing['nb'] == 0 and sizing['nb'] == 192  # OpenBLAS's default
+    assert sizing['p'] * sizing['q'] == sizing['ranks'] == os.cpu_count()
+    assert sizing['bounding_node'] == 'localhost' and sizing['limited_by'] == 'max_seconds'
+    assert doc['hpl_dat']['ns'] == [sizing['n']] and doc['hpl_dat']['threshold'] == 16.0
+
+    assert doc['hpl']['method'] == 'hpcc' and doc['hpl']['version'] == '2.0'
+    mpirun = subprocess.run(['mpirun', '--version'], stdout=subprocess.PIPE, universal_newlines=True, check=True)
+    assert doc['mpi']['name'] == 'openmpi' and doc['mpi']['version'] in mpirun.stdout
+    assert doc['blas']['name'] == 'openblas' and doc['blas']['version'].startswith('0.3.')
+    assert doc['nodes'][0]['arch'] == os.uname().machine and doc['nodes'][0]['ranks'] == os.cpu_count()
+    # hpcc measured DGEMM, STREAM and the network as well.
+    assert doc['hpcc']['HPL_N'] == sizing['n'] and doc['hpcc']['StarSTREAM_Triad'] > 0
+    assert 0.3 < doc['efficiency_vs_dgemm'] < 1.2
+    assert doc['top500']['summary'].startswith('%.2f GFLOPS' % best['gflops'])
+    assert 'HPL PASSED: %.2f GFLOPS' % best['gflops'] in result.stdout
+
+    # mpirun ran as the unprivileged user, in a run directory of its own.
+    run_dir = doc["run"]
+    hpl = pwd.getpwnam('hpl')
+    outputs = glob.glob('/home/hpl/benchmark/*/hpccoutf.txt')
+    assert outputs and all(os.stat(path).st_uid == hpl.pw_uid for path in outputs)
+    assert run_dir['rc'] == 0
+
+
+def test_second_run_changes_nothing_in_the_install_roles(tmp_path, collections_dir):
+    started = time.time()
+    result, report = playbook([os.path.join(ROOT, 'site.yml')] + extra_vars(benchmark_max_seconds=None, benchmark_max_n=2000),
+                              tmp_path, collections_dir, json_output=True)
+    elapsed = time.time() - started
+    assert result.returncode == 0, result.stdout[-5000:]
+    install = list(task_results(report, plays=INSTALL_PLAYS))
+    assert len(install) > 15
+    changed = [(play, task) for play, task, outcome in install if outcome.get('changed')]
+    assert changed == []
+    # The benchmark still ran (it is not an install step).
+    assert any(outcome.get('changed') for play, task, outcome in task_results(report, plays=['Run HPL across the cluster']))
+    print('second run: %.0f s' % elapsed)
+
+
+@pytest.fixture(scope='module')
+def hpl_mirror(tmp_path_factory):
+    """HPL source made offline from Debian's hpcc source, served over HTTP on loopback."""
+    directory = tmp_path_factory.mktemp('mirror')
+    made = subprocess.run(['bash', os.path.join(ROOT, 'tests', 'support', 'make-hpl-tarball.sh'), str(directory)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    assert made.returncode == 0, made.stderr[-3000:]
+    sha256 = made.stdout.split()[-1]
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {'hpl_install_method': 'source', 'hpl_source_version': '2.0', 'hpl_source_sha256': sha256,
+           'hpl_source_url': 'http://127.0.0.1:%d/hpl-2.0-hpcc.tar.gz' % server.server_address[1]}
+    server.shutdown()
+
+
+def xhpl_libraries(source_vars):
+    xhpl = '/home/hpl/hpl/hpl-%s/bin/picluster/xhpl' % source_vars['hpl_source_sha256'][:16]
+    return subprocess.run(['ldd', xhpl], stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+
+
+def build_outcome(report):
+    ((play, task, outcome),) = task_results(report, 'Build xhpl')
+    return 'skipped' if outcome.get('skipped') else 'changed' if outcome.get('changed') else 'ok'
+
+
+def test_source_method_builds_and_runs_from_a_local_mirror(tmp_path, collections_dir, hpl_mirror):
+    result, report = playbook([os.path.join(ROOT, 'site.yml')] + extra_vars(
+        benchmark_max_seconds=None, benchmark_max_n=4032, **hpl_mirror), tmp_path, collections_dir, json_output=True)
+    assert result.returncode == 0, result.stdout[-5000:]
+    (doc,) = documents(tmp_path)
+    assert doc['status'] == 'passed' and doc['best']['n'] == 4032
+    assert doc['hpl']['method'] == 'source' and doc['hpl']['version'] == '2.0'
+    assert doc['hpl']['binary'].endswith('/bin/picluster/xhpl')
+    assert doc['hpl']['build']['blas']['name'] == 'openblas'
+    print('source method: %.2f GFLOPS at N=4032' % doc['best']['gflops'])
+    # xhpl is linked to the chosen BLAS by path and to OpenMPI.
+    libraries = xhpl_libraries(hpl_mirror)
+    assert '/usr/lib/%s/openblas-pthread/libblas.so.3' % MULTIARCH in libraries
+    assert 'libmpi.so.40' in libraries
+
+
+def test_source_build_happens_again_only_when_something_changed(tmp_path, collections_dir, hpl_mirror):
+    def install(**changes):
+        result, report = playbook([INSTALL] + extra_vars(**dict(hpl_mirror, **changes)), tmp_path, collections_dir,
+                                  json_output=True)
+        assert result.returncode == 0, result.stdout[-5000:]
+        return build_outcome(report)
+
+    assert install() == 'skipped'
+    assert install(hpl_cflags='-O2 -fomit-frame-pointer') == 'changed'
+    assert install(hpl_cflags='-O2 -fomit-frame-pointer') == 'skipped'
+    assert install(blas_library='blis') == 'changed'
+    assert '/usr/lib/%s/blis-pthread/libblas.so.3' % MULTIARCH in xhpl_libraries(hpl_mirror)
+    assert install() == 'changed'  # back to OpenBLAS and the default flags
+    assert 'openblas-pthread/libblas.so.3' in xhpl_libraries(hpl_mirror)
+
+
+def test_wrong_checksum_stops_before_anything_is_unpacked(tmp_path, collections_dir, hpl_mirror):
+    wrong = 'f' * 64
+    result, report = playbook([INSTALL] + extra_vars(**dict(hpl_mirror, hpl_source_sha256=wrong)), tmp_path,
+                              collections_dir, json_output=True)
+    assert result.returncode != 0
+    failed = [(task, outcome.get('msg', '')) for play, task, outcome in task_results(report) if outcome.get('failed')]
+    assert [task for task, msg in failed] == ['Download the HPL source and check its sha256']
+    assert 'did not match' in failed[0][1]
+    assert not list(task_results(report, 'Unpack the HPL source'))
+    assert not os.path.exists('/home/hpl/hpl/hpl-%s' % wrong[:16])
+
+
+def test_switching_mpi_implementation(tmp_path, collections_dir):
+    mpi_playbook = os.path.join(ROOT, 'playbooks', 'mpi.yml')
+
+    def switch(implementation):
+        result, report = playbook([mpi_playbook] + extra_vars(mpi_implementation=implementation), tmp_path,
+                                  collections_dir)
+        assert result.returncode == 0, result.stdout[-5000:]
+        return subprocess.run(['mpirun', '--version'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, check=False).stdout
+
+    def selected(alternative):
+        query = subprocess.run(['update-alternatives', '--query', alternative], stdout=subprocess.PIPE,
+                               universal_newlines=True, check=True).stdout
+        return next(line.split()[1] for line in query.splitlines() if line.startswith('Value:'))
+
+    assert 'HYDRA' in switch('mpich')  # MPICH's launcher, though OpenMPI is still installed
+    assert selected('mpi') == '/usr/bin/mpicc.mpich'
+    assert 'Open MPI' in switch('openmpi')
+    assert selected('mpi') == '/usr/bin/mpicc.openmpi' and selected('mpirun') == '/usr/bin/mpirun.openmpi'
