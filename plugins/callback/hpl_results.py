@@ -18,7 +18,8 @@ description:
     document into O(results_dir) - at once, so a play that fails later keeps it.
   - The document holds when and where it ran, the nodes, MPI, BLAS and HPL with versions,
     the HPL.dat parameters, the sizing, every result row with its residual check, the best
-    result, efficiency against Rpeak and the TOP500 placement. Its JSON Schema is
+    result, efficiency against Rpeak (and against measured DGEMM), the TOP500 placement and
+    the output text itself. Its JSON Schema is
     C(schemas/hpl_results.schema.json) in the collection.
   - The C(picluster_hpl_run) fact is a mapping with C(output) (the text of the xhpl or hpcc
     run) and optionally C(hosts), C(head), C(hpl_dat) (the input file's text), C(mpi),

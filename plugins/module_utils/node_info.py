@@ -37,13 +37,33 @@ def memtotal_mb(meminfo):
     return int(match.group(1)) // 1024 if match else None
 
 
-def cgroup_limit_mb(v2_max=None, v1_limit=None):
-    """Memory limit of the cgroup in MiB, or None when there is none."""
-    for text in (v2_max, v1_limit):
-        value = (text or '').strip()
-        if value.isdigit() and int(value) < CGROUP_UNLIMITED:
-            return int(value) // MIB
-    return None
+def cgroup_limit_mb(root='/'):
+    """The tightest memory limit on this process's cgroup and its ancestors, in MiB.
+
+    /proc/self/cgroup names the process's cgroup: ``0::<path>`` under cgroup v2,
+    ``<n>:memory:<path>`` under v1. A container with its own cgroup namespace sees its
+    cgroup as the root of /sys/fs/cgroup; one sharing the host's (``--cgroupns=host``, the
+    only kind on cgroup v1) finds it at the full path, e.g. /sys/fs/cgroup/memory/docker/<id>.
+    None when no limit is set.
+    """
+    limits = []
+    for line in (read_text(root, '/proc/self/cgroup') or '0::/').splitlines():
+        fields = line.split(':', 2)
+        if len(fields) != 3:
+            continue
+        hierarchy, controllers, path = fields
+        if hierarchy == '0' and not controllers:
+            base, name = '/sys/fs/cgroup', 'memory.max'
+        elif 'memory' in controllers.split(','):
+            base, name = '/sys/fs/cgroup/memory', 'memory.limit_in_bytes'
+        else:
+            continue
+        parts = [part for part in path.split('/') if part]
+        for depth in range(len(parts), -1, -1):
+            value = (read_text(root, '/'.join([base] + parts[:depth] + [name])) or '').strip()
+            if value.isdigit() and int(value) < CGROUP_UNLIMITED:
+                limits.append(int(value) // MIB)
+    return min(limits) if limits else None
 
 
 def parse_cpuinfo(text):
@@ -97,8 +117,7 @@ def gather(root='/', rpeak_override=None):
     max_khz = (read_text(root, '/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq') or '').strip()
     cpu_max_mhz = int(max_khz) // 1000 if max_khz.isdigit() else None
     total = memtotal_mb(read_text(root, '/proc/meminfo'))
-    limit = cgroup_limit_mb(read_text(root, '/sys/fs/cgroup/memory.max'),
-                            read_text(root, '/sys/fs/cgroup/memory/memory.limit_in_bytes'))
+    limit = cgroup_limit_mb(root)
     memory = min(m for m in (total, limit) if m) if (total or limit) else None
     source, fstype = root_mount(read_text(root, '/proc/mounts'))
     mmc = re.match(r'/dev/(mmcblk\d+)', source or '')

@@ -83,7 +83,7 @@ def build_document(run, nodes, now=None):
         'schema_version': SCHEMA_VERSION,
         'id': '%s-%s' % (now.strftime('%Y%m%dT%H%M%SZ'), _slug(run.get('head') or (entries[0]['name'] if entries else 'run'))),
         'generated_at': now.isoformat(),
-        'run': dict((key, run.get(key)) for key in ('started', 'finished', 'command', 'rc', 'head')),
+        'run': dict((key, run.get(key)) for key in ('started', 'finished', 'command', 'rc', 'head', 'directory')),
         'nodes': entries,
         'mpi': run.get('mpi'),
         'blas': run.get('blas'),
@@ -104,6 +104,8 @@ def build_document(run, nodes, now=None):
     }
     if 'hpcc' in parsed:
         document['hpcc'] = parsed['hpcc']
+    # The text itself, so that a result can be checked or parsed again later.
+    document['output'] = run['output']
     return document
 
 

@@ -160,6 +160,20 @@ def test_source_method_builds_and_runs_from_a_local_mirror(tmp_path, collections
     assert 'libmpi.so.40' in libraries
 
 
+def test_failed_residual_fails_the_play_after_the_result_is_written(tmp_path, collections_dir, hpl_mirror):
+    # A threshold no residual can meet: HPL still exits 0.
+    result, report = playbook([os.path.join(ROOT, 'site.yml')] + extra_vars(
+        benchmark_max_seconds=None, benchmark_max_n=2304, benchmark_threshold=1e-20, **hpl_mirror),
+        tmp_path, collections_dir)
+    assert result.returncode == 2
+    assert "HPL FAILED (mpirun exit 0): WR11C2R4" in result.stdout
+    (doc,) = documents(tmp_path)
+    assert doc['status'] == 'failed' and doc['run']['rc'] == 0
+    assert [row['status'] for row in doc['results']] == ["failed"] and doc["results"][0]["n"] == 2304
+    assert doc['hpl_dat']['threshold'] == 1e-20
+    assert doc['output'] and os.path.isfile(os.path.join(doc['run']['directory'], 'mpirun.log'))
+
+
 def test_source_build_happens_again_only_when_something_changed(tmp_path, collections_dir, hpl_mirror):
     def install(**changes):
         result, report = playbook([INSTALL] + extra_vars(**dict(hpl_mirror, **changes)), tmp_path, collections_dir,

@@ -77,9 +77,25 @@ def test_container_memory_is_the_cgroup_limit(tmp_path):
     assert node['peak']['gflops'] is None
 
 
-@pytest.mark.parametrize('v2,v1,expected', [
-    ('max\n', None, None), (None, '9223372036854771712\n', None), (None, '536870912\n', 512),
-    ('2147483648', '536870912', 2048), (None, None, None),
+UNLIMITED_V1 = '9223372036854771712\n'
+
+
+@pytest.mark.parametrize('files,expected', [
+    # cgroup v2, own namespace: the container's cgroup is the root of the view.
+    ({'/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/memory.max': 'max\n'}, None),
+    ({'/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/memory.max': '2147483648\n'}, 2048),
+    # cgroup v2, host namespace: the full path, and a tighter parent wins.
+    ({'/proc/self/cgroup': '0::/system.slice/docker-abc.scope\n',
+      '/sys/fs/cgroup/system.slice/docker-abc.scope/memory.max': '2147483648\n',
+      '/sys/fs/cgroup/system.slice/memory.max': '1073741824\n'}, 1024),
+    # cgroup v1 with --cgroupns=host, as Docker runs containers on this project's machines.
+    ({'/proc/self/cgroup': '9:name=systemd:/docker/abc\n4:memory:/docker/abc\n0::/\n',
+      '/sys/fs/cgroup/memory/memory.limit_in_bytes': UNLIMITED_V1,
+      '/sys/fs/cgroup/memory/docker/memory.limit_in_bytes': UNLIMITED_V1,
+      '/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes': '536870912\n'}, 512),
+    ({'/proc/self/cgroup': '4:memory:/process_api/xyz\n',
+      '/sys/fs/cgroup/memory/memory.limit_in_bytes': UNLIMITED_V1}, None),
+    ({}, None),
 ])
-def test_cgroup_limit(v2, v1, expected):
-    assert node_info.cgroup_limit_mb(v2, v1) == expected
+def test_cgroup_limit(tmp_path, files, expected):
+    assert node_info.cgroup_limit_mb(make_tree(tmp_path, files)) == expected

@@ -38,6 +38,7 @@ def test_pi_cluster_document():
     assert doc['efficiency'] == pytest.approx(74.16 / 12.0, abs=1e-4)
     assert doc['dgemm_gflops'] is None and doc['efficiency_vs_dgemm'] is None
     assert 'of Rpeak 12.0 GFLOPS' in results.headline(doc)
+    assert doc['output'] == read_fixture('hpl', 'single_passed.out')
 
 
 def test_hpcc_document_measures_against_dgemm():
