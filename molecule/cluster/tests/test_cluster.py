@@ -1,0 +1,49 @@
+"""Three arm64 nodes: HPL ran across all of them, bounded by the small one."""
+
+import glob
+import json
+import os
+
+import pytest
+
+NODES = ['pi1', 'pi2', 'pi3']
+
+
+@pytest.fixture(scope='module')
+def doc():
+    (path,) = glob.glob(os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'results', 'hpl-*.json'))
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def test_hpl_ran_across_three_nodes_and_passed(host, doc):
+    assert doc['status'] == 'passed' and doc['best']['gflops'] > 0
+    assert [node['name'] for node in doc['nodes']] == NODES
+    assert all(node['arch'] == 'aarch64' for node in doc['nodes'])
+    assert doc['run']['head'] == 'pi1'
+    # One rank per node: P x Q = 3, and hpcc saw three MPI processes.
+    assert doc['sizing']['ranks'] == 3 and doc['best']['p'] * doc['best']['q'] == 3
+    assert doc['hpcc']['CommWorldProcs'] == 3
+
+
+def test_the_small_node_bounds_n(host, doc):
+    memory = dict((node['name'], node['memory_mb']) for node in doc['sizing']['nodes'])
+    # The containers' limits (2g, 2g, 1g), not the host's memory.
+    assert memory == {'pi1': 2048, 'pi2': 2048, 'pi3': 1024}
+    assert doc['sizing']['bounding_node'] == 'pi3'
+    used = dict((node['name'], node['memory_fraction_used']) for node in doc['sizing']['nodes'])
+    assert used['pi3'] == pytest.approx(2 * used['pi1'], rel=1e-3)
+
+
+def test_ssh_trust_pins_every_host_key(host):
+    name = host.backend.get_hostname()
+    known = host.file('/home/hpl/.ssh/known_hosts').content_string
+    for node in NODES:
+        key = host.run("ssh-keyscan -t ed25519 %s 2>/dev/null" % node).stdout.split()[-1]
+        assert key in known
+    assert host.file('/home/hpl/.ssh/id_ed25519').mode == 0o600
+    assert host.file('/home/hpl/.ssh/id_ed25519').user == 'hpl'
+    # From here, the hpl user reaches every node with host keys checked.
+    for node in NODES:
+        reached = host.run("su hpl -c 'ssh -o BatchMode=yes -o StrictHostKeyChecking=yes %s hostname'" % node)
+        assert reached.rc == 0 and reached.stdout.strip() == node, (name, node, reached.stderr)
