@@ -118,10 +118,12 @@ def time_model(calibration):
     """Fit whole-run time = a*N**2 + b*N**3 to measured runs; return the equivalent
     ``(expected_gflops, overhead_seconds_per_n2)`` for :func:`n_for_seconds`.
 
-    ``calibration`` is a list of ``{'n', 'seconds'}``. One run gives the rate alone (as for
-    xhpl, whose own timing covers only the solve). Two or more fit both terms by least
-    squares with a, b >= 0: hpcc's DGEMM tests grow like N**3 beside HPL, its RandomAccess,
-    STREAM, PTRANS and FFT tests like N**2.
+    ``calibration`` is a list of ``{'n', 'seconds'}``, each optionally with the ``gflops`` HPL
+    reported. One run gives the rate alone (as for xhpl, whose own timing covers only the
+    solve). Two or more fit both terms by least squares: hpcc's DGEMM tests grow like N**3
+    beside HPL, its RandomAccess, STREAM, PTRANS and FFT tests like N**2. A whole run is
+    never faster than its own solve, so b is at least what HPL's reported rate implies,
+    which keeps noisy timings (a busy machine) from giving a nonsensical fit.
     """
     if not isinstance(calibration, (list, tuple)) or not calibration:
         raise HplInputError("calibration must list at least one measured run as {n, seconds}")
@@ -142,8 +144,13 @@ def time_model(calibration):
     determinant = s22 * s33 - s23 * s23
     a = (y2 * s33 - y3 * s23) / determinant
     b = (s22 * y3 - s23 * y2) / determinant
+    rates = [float(run['gflops']) for run in calibration if isinstance(run.get('gflops'), (int, float)) and run['gflops'] > 0]
+    solve_only = 2.0 / (3.0 * max(rates) * 1e9) if rates else 0.0
+    if b < solve_only:
+        b = solve_only
+        a = sum((s - b * n ** 3) * n ** 2 for n, s in points) / s22
     if a < 0:
-        a, b = 0.0, y3 / s33
+        a, b = 0.0, max(y3 / s33, solve_only)
     if b <= 0:
         raise HplInputError("the calibration runs %s did not take longer as N grew: calibrate at "
                             "larger N (benchmark_calibration_n)" % (list(calibration),))
