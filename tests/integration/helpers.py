@@ -9,7 +9,7 @@ BIN = os.path.dirname(sys.executable)
 FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'fixtures')
 PLUGINS = {
     'module': ['hpl_params', 'node_facts'],
-    'filter': ['hpl_problem_size', 'hpl_grid', 'hpl_nodes', 'hpl_parse_output', 'top500_rank'],
+    'filter': ['hpl_problem_size', 'hpl_grid', 'hpl_nodes', 'hpl_parse_output', 'top500_rank', 'pi_image_problems'],
     'callback': ['hpl_results'],
 }
 LOCAL_INVENTORY = (
