@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import re
 
@@ -125,6 +126,7 @@ def gather(root='/', rpeak_override=None):
     in_container = os.path.exists(os.path.join(root, '.dockerenv')) \
         or os.path.exists(os.path.join(root, 'run/.containerenv'))
     serial = cpu.get('serial') or ''
+    image = image_record(read_text(root, '/etc/picluster/image.json'))
     return {
         'model': model,
         'cpu_part': cpu.get('cpu part'),
@@ -138,4 +140,16 @@ def gather(root='/', rpeak_override=None):
         'boot_medium': boot_medium(source, fstype, mmc_type, in_container),
         'serial': serial[-8:] if serial else None,
         'peak': peak_per_core(model, cpu.get('cpu part'), cpu_max_mhz, rpeak_override),
+        'image': image,
+        'overclocks': (image or {}).get('overclocks') or {},
     }
+
+
+def image_record(text):
+    """The record picluster.hpl's pi_image module left on the node (image, first-boot form,
+    config.txt overclocks), or None for a node not installed that way."""
+    try:
+        record = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None

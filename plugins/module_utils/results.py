@@ -41,6 +41,7 @@ def node_from_facts(name, facts):
         'os': distribution or None,
         'kernel': fact('kernel'),
         'boot_medium': node.get('boot_medium'),
+        'overclocks': node.get('overclocks') or {},
         'peak_gflops_per_core': (node.get('peak') or {}).get('gflops'),
         'peak_source': (node.get('peak') or {}).get('source'),
     }
@@ -84,6 +85,7 @@ def build_document(run, nodes, now=None):
         'id': '%s-%s' % (now.strftime('%Y%m%dT%H%M%SZ'), _slug(run.get('head') or (entries[0]['name'] if entries else 'run'))),
         'generated_at': now.isoformat(),
         'run': dict((key, run.get(key)) for key in ('started', 'finished', 'command', 'rc', 'head', 'directory')),
+        'boot_medium': boot_medium(entries),
         'nodes': entries,
         'mpi': run.get('mpi'),
         'blas': run.get('blas'),
@@ -107,6 +109,13 @@ def build_document(run, nodes, now=None):
     # The text itself, so that a result can be checked or parsed again later.
     document['output'] = run['output']
     return document
+
+
+def boot_medium(entries):
+    """The cluster's boot medium: the nodes' own when they agree, ``mixed`` when they
+    don't, None when unknown - so a PXE-versus-SD comparison is one query over results."""
+    media = set(entry.get('boot_medium') for entry in entries) - set([None])
+    return (media.pop() if len(media) == 1 else 'mixed') if media else None
 
 
 def headline(document):

@@ -50,9 +50,17 @@ def test_cm4_on_emmc(tmp_path):
 
 
 def test_pi4_on_nfs_root(tmp_path):
-    root = pi4(tmp_path, '192.168.1.10:/nfs/pi1 / nfs rw,vers=3,addr=192.168.1.10 0 0\n')
+    record = '{"medium": "nfs", "overclocks": {"arm_freq": 2000}, "firstboot": "firstrun"}'
+    root = pi4(tmp_path, '192.168.1.10:/nfs/pi1 / nfs rw,vers=3,addr=192.168.1.10 0 0\n',
+               {'/etc/picluster/image.json': record})
     node = node_info.gather(root)
     assert node['boot_medium'] == 'nfs' and node['root_fstype'] == 'nfs'
+    assert node['overclocks'] == {'arm_freq': 2000} and node['image']['firstboot'] == 'firstrun'
+
+
+def test_no_image_record(tmp_path):
+    root = pi4(tmp_path, '/dev/mmcblk0p2 / ext4 rw 0 0\n', {'/etc/picluster/image.json': 'not json'})
+    assert node_info.gather(root)['image'] is None and node_info.gather(root)['overclocks'] == {}
 
 
 @pytest.mark.parametrize('source,fstype,expected', [

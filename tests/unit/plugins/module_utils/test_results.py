@@ -30,7 +30,7 @@ def test_pi_cluster_document():
     doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1', 'pi2', 'pi3'],
                     'hpl_dat': read_fixture('hpl', 'single_passed.dat'), 'sizing': sizing}, nodes)
     assert doc['id'] == '20261124T030000Z-pi1'
-    assert [n['boot_medium'] for n in doc['nodes']] == ['nfs'] * 3
+    assert [n['boot_medium'] for n in doc['nodes']] == ['nfs'] * 3 and doc['boot_medium'] == 'nfs'
     assert doc['nodes'][0]['model'] == 'Raspberry Pi 4 Model B Rev 1.4' and doc['nodes'][0]['arch'] == 'aarch64'
     assert doc['nodes'][0]['os'] == 'Debian 12.8'
     # Rpeak counts cores that run a rank: 2 ranks x 6.0 GFLOPS.
@@ -59,3 +59,14 @@ def test_error_run_document():
 def test_a_run_record_without_output_is_refused():
     with pytest.raises(ValueError, match="'output'"):
         results.build_document({'hosts': ['a']}, {})
+
+
+def test_boot_medium_of_the_cluster_is_one_field():
+    sd = dict(PI4, picluster_hpl_node=dict(PI4['picluster_hpl_node'], boot_medium='sd',
+                                            overclocks={'arm_freq': 2000}))
+    nodes = {'pi1': results.node_from_facts('pi1', PI4), 'pi2': results.node_from_facts('pi2', sd)}
+    doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1', 'pi2']}, nodes)
+    assert doc['boot_medium'] == 'mixed'
+    assert doc['nodes'][1]['overclocks'] == {'arm_freq': 2000} and doc['nodes'][0]['overclocks'] == {}
+    doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['x']})
+    assert doc['boot_medium'] is None
