@@ -47,6 +47,7 @@ FIRSTRUN_ARGS = ('systemd.run=/boot/firmware/firstrun.sh systemd.run_success_act
 # Where a record of each customisation is kept on the node (node_facts reads it).
 RECORD_PATH = '/etc/picluster/image.json'
 NM_CONNECTION = '/etc/NetworkManager/system-connections/picluster-{0}.nmconnection'
+NM_NFSROOT = '/etc/NetworkManager/conf.d/picluster-nfsroot.conf'
 FIRSTBOOT_UNIT = '/etc/systemd/system/picluster-firstrun.service'
 FIRSTBOOT_WANTS = '/etc/systemd/system/multi-user.target.wants/picluster-firstrun.service'
 HOSTNAME_RE = re.compile(r'^(?!-)[a-z0-9-]{1,63}(?<!-)$')
@@ -610,9 +611,15 @@ def plan(settings, flavour, boot_files, netboot=False):
     changes.append(('boot', '/ssh', '' if settings.get('ssh', True) else None, 0o755))
     config = updated_config_txt(boot_files.get('config.txt') or '', settings.get('config_txt') or {})
     changes.append(('boot', '/config.txt', config, 0o755))
+    if netboot:
+        # The kernel brought the interface up (ip=dhcp) and the root is mounted over it:
+        # nothing in user space may reconfigure it.
+        changes.append(('root', NM_NFSROOT, '[keyfile]\nunmanaged-devices=interface-name:%s\n' % interface,
+                        0o644))
     if flavour == 'cloud-init':
         changes.append(('boot', '/user-data', cloud_user_data(settings), 0o755))
-        changes.append(('boot', '/network-config', cloud_network_config(interface, network), 0o755))
+        changes.append(('boot', '/network-config', 'network:\n  config: disabled\n' if netboot
+                        else cloud_network_config(interface, network), 0o755))
         instance = hashlib.sha256(json.dumps(settings, sort_keys=True).encode('utf-8')).hexdigest()
         changes.append(('boot', '/meta-data', 'instance-id: picluster-%s-%s\nlocal-hostname: %s\n'
                         % (hostname, instance[:12], hostname), 0o755))

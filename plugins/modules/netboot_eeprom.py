@@ -80,6 +80,10 @@ reboot_required:
   description: Whether a new config was staged for the next boot.
   returned: always
   type: bool
+rpi_eeprom_config:
+  description: The path of C(rpi-eeprom-config); null (in check mode only) when it is not installed.
+  returned: always
+  type: str
 ansible_facts:
   description: Facts added.
   returned: always
@@ -123,6 +127,10 @@ def main():
         module.fail_json(msg='%s: %s' % (os.uname()[1], reason), board=board)
     tool = module.get_bin_path('rpi-eeprom-config', required=False, opt_dirs=['/usr/bin', '/usr/sbin'])
     if not tool:
+        if module.check_mode:
+            # What the board is, so that a play can install rpi-eeprom and come back.
+            module.exit_json(changed=False, changes={}, reboot_required=False, rpi_eeprom_config=None,
+                             ansible_facts=dict(picluster_netboot=dict(board)))
         module.fail_json(msg='rpi-eeprom-config is missing: install the rpi-eeprom package (Raspberry Pi OS)',
                          board=board)
     code, current, err = module.run_command([tool])
@@ -134,7 +142,7 @@ def main():
     facts = dict(board, boot_order=params['boot_order'],
                  boot_order_means=netboot.describe_boot_order(params['boot_order']),
                  tftp_directory=netboot.tftp_directory(board, params['tftp_prefix'], params['tftp_prefix_str']))
-    result = dict(changed=bool(changes), changes=changes, reboot_required=bool(changes),
+    result = dict(changed=bool(changes), changes=changes, reboot_required=bool(changes), rpi_eeprom_config=tool,
                   ansible_facts=dict(picluster_netboot=facts))
     if changes and not module.check_mode:
         with tempfile.NamedTemporaryFile('w', suffix='.conf', delete=False) as handle:

@@ -1,37 +1,37 @@
 #!/usr/bin/env python3
-"""Act like a Raspberry Pi 4 network bootloader, to test a PXE/TFTP boot server.
+"""Act like a Raspberry Pi 4 network bootloader to test a PXE boot server.
 
-Standard library only (Python 3.9 or later), so it can be copied into any container
-or node and run there without installing anything.
+Standard library only (Python 3.9 or later), so the script can be copied
+into a container or onto a node and run there without installing anything.
 
 Sub-commands
 ------------
-``dhcp --mac MAC [--interface IFACE] [--timeout SECONDS] [--guid HEX]``
+dhcp --mac MAC [--interface IFACE] [--timeout SECONDS] [--guid HEX]
     Broadcast a DHCPDISCOVER from UDP port 68, shaped like the one a Pi 4
-    bootloader sends (option 60 ``PXEClient:Arch:00000:UNDI:002001``, option 93
-    architecture 0, option 94 UNDI 2.1, option 97 client GUID, option 55 asking
-    for 43/60/66/67, broadcast flag set), and print the first DHCPOFFER for this
-    MAC and transaction as JSON: ``{"offer": {...}}``.  Option 43 (PXE vendor
-    options) is decoded, including the boot menu text such as
-    "Raspberry Pi Boot".  Exit 0 when an offer arrived, exit 1 with
-    ``{"offer": null}`` when none came before the timeout.
+    bootloader sends: option 60 "PXEClient:Arch:00000:UNDI:002001", option
+    93 client architecture 0, option 94 UNDI 2.1, option 97 client GUID,
+    option 55 asking for 43/60/66/67, broadcast flag set.  Print the first
+    DHCPOFFER for this MAC and transaction as JSON, {"offer": {...}}, with
+    option 43 (PXE vendor options) decoded, boot menu text such as
+    "Raspberry Pi Boot" included.  Exit 0 when an offer arrived; exit 1,
+    printing {"offer": null}, when none came before the timeout.
 
-``tftp-get --server IP PATH [--output FILE] [--blksize N] [--timeout S]``
-    Read PATH with a TFTP read request (octet mode, asks for ``tsize`` and, if
-    given, ``blksize``), following OACK / DATA / ACK.  Print the size and
-    sha256 of what arrived as JSON and exit 0, or print the server's ERROR code
-    and message (or a timeout) and exit 1.
+tftp-get --server IP PATH [--output FILE] [--blksize N] [--timeout S]
+    Read PATH with a TFTP read request (octet mode, asking for "tsize" and,
+    when given, "blksize"), following OACK / DATA / ACK.  Print the size and
+    sha256 of what arrived as JSON and exit 0, or print the server's ERROR
+    code and message (or the timeout) and exit 1.
 
-``tftp-put --server IP PATH [--timeout S]``
-    Send a TFTP write request for PATH and report the answer.  Exit 0 when the
-    server refuses it with an ERROR packet (JSON holds the code and message),
-    exit 1 when the server accepts it (ACK or OACK; the probe then aborts the
-    transfer with an ERROR packet so nothing is written), exit 2 when the server
-    does not answer.
+tftp-put --server IP PATH [--timeout S]
+    Send a TFTP write request for PATH and report the answer.  Exit 0 when
+    the server refuses it with an ERROR packet (the JSON holds the code and
+    message), exit 1 when the server accepts it (ACK or OACK; the probe
+    then aborts the transfer with an ERROR packet, so nothing is written),
+    exit 2 when the server does not answer.
 
-The DHCP probe needs to bind UDP port 68 (root, or CAP_NET_BIND_SERVICE) and, with
-``--interface``, SO_BINDTODEVICE (root or CAP_NET_RAW).  No DHCP client may hold
-port 68 on the same machine.
+The dhcp sub-command binds UDP port 68 (root or CAP_NET_BIND_SERVICE) and,
+with --interface, uses SO_BINDTODEVICE (root or CAP_NET_RAW).  No DHCP
+client may hold port 68 on the same machine.
 """
 
 import argparse
@@ -44,23 +44,24 @@ import struct
 import sys
 import time
 
-# --------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------
 # DHCP
-# --------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------
 
 DHCP_SERVER_PORT = 67
 DHCP_CLIENT_PORT = 68
 DHCP_MAGIC_COOKIE = b"\x63\x82\x53\x63"
+BOOTP_HEADER = struct.Struct("!BBBBIHH4s4s4s4s16s64s128s")
 BOOTREQUEST = 1
 BOOTREPLY = 2
 BROADCAST_FLAG = 0x8000
 
-# What the Pi 4 bootloader announces itself as (an x86 BIOS PXE client, arch 0).
+# How the Pi 4 bootloader announces itself: an x86 BIOS PXE client (arch 0).
 PI_VENDOR_CLASS = "PXEClient:Arch:00000:UNDI:002001"
 PI_CLIENT_ARCH = 0
-# Options the probe asks for: subnet mask, router, DNS, host name, domain, broadcast,
-# vendor specific (43), vendor class (60), TFTP server (66), boot file (67), GUID (97)
-# and the PXE-reserved 128-135.
+# Options asked for: subnet mask, router, DNS, host name, domain name,
+# broadcast address, vendor specific (43), vendor class (60), TFTP server
+# (66), boot file (67), client GUID (97) and the PXE-reserved 128-135.
 PARAM_REQUEST_LIST = [1, 3, 6, 12, 15, 28, 43, 60, 66, 67, 97,
                       128, 129, 130, 131, 132, 133, 134, 135]
 
@@ -73,28 +74,29 @@ DHCP_MESSAGE_TYPES = {
 PXE_SUBOPTION_NAMES = {
     1: "PXE_MTFTP_IP", 2: "PXE_MTFTP_CPORT", 3: "PXE_MTFTP_SPORT",
     4: "PXE_MTFTP_TMOUT", 5: "PXE_MTFTP_DELAY", 6: "PXE_DISCOVERY_CONTROL",
-    7: "PXE_DISCOVERY_MCAST_ADDR", 8: "PXE_BOOT_SERVERS", 9: "PXE_BOOT_MENU",
-    10: "PXE_MENU_PROMPT", 11: "PXE_MCAST_ADDRS_ALLOC", 12: "PXE_CREDENTIAL_TYPES",
-    71: "PXE_BOOT_ITEM",
+    7: "PXE_DISCOVERY_MCAST_ADDR", 8: "PXE_BOOT_SERVERS",
+    9: "PXE_BOOT_MENU", 10: "PXE_MENU_PROMPT", 11: "PXE_MCAST_ADDRS_ALLOC",
+    12: "PXE_CREDENTIAL_TYPES", 71: "PXE_BOOT_ITEM",
 }
 
-# Reply options shown as text, as IPv4 addresses, or kept as hex.
+# Reply options shown as text, as one IPv4 address, or as a list of them.
 TEXT_OPTIONS = {12: "host_name", 15: "domain_name", 60: "vendor_class",
                 66: "tftp_server", 67: "bootfile"}
-ADDRESS_OPTIONS = {1: "subnet_mask", 28: "broadcast_address", 54: "server_id"}
+ADDRESS_OPTIONS = {1: "subnet_mask", 28: "broadcast_address",
+                   54: "server_id"}
 ADDRESS_LIST_OPTIONS = {3: "routers", 6: "dns_servers"}
 
 
 def parse_mac(text):
-    """Return the 6 bytes of a MAC address written as aa:bb:cc:dd:ee:ff (or with -)."""
+    """Return the 6 bytes of a MAC written aa:bb:cc:dd:ee:ff (or with -)."""
     parts = text.replace("-", ":").split(":")
     if len(parts) != 6:
-        raise argparse.ArgumentTypeError("MAC must have six octets: %r" % text)
+        raise argparse.ArgumentTypeError("MAC needs six octets: %r" % text)
     try:
-        octets = bytes(int(part, 16) for part in parts)
+        return bytes(int(part, 16) for part in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError("not a MAC address: %r" % text) from None
-    return octets
+        raise argparse.ArgumentTypeError(
+            "not a MAC address: %r" % text) from None
 
 
 def format_mac(octets):
@@ -102,32 +104,33 @@ def format_mac(octets):
 
 
 def default_guid(mac):
-    """A stable 16-byte client GUID for a MAC (the Pi derives its own from its
-    board identity; any fixed 16 bytes exercise the server the same way)."""
-    return b"RPi4" + b"\x00" * 6 + mac
+    """A stable 16-byte client GUID for MAC.
+
+    The Pi derives its GUID from its own board identity; any fixed 16 bytes
+    exercise the server in the same way."""
+    return b"RPi4" + bytes(6) + mac
 
 
 def dhcp_option(code, value):
     if len(value) > 255:
-        raise ValueError("DHCP option %d too long" % code)
+        raise ValueError("DHCP option %d is too long" % code)
     return bytes([code, len(value)]) + value
 
 
 def build_discover(mac, xid, guid):
     """Build a DHCPDISCOVER like the Pi 4 bootloader's."""
-    header = struct.pack(
-        "!BBBBIHH4s4s4s4s16s64s128s",
-        BOOTREQUEST, 1, 6, 0,             # op, htype Ethernet, hlen, hops
-        xid, 0, BROADCAST_FLAG,           # xid, secs, flags
-        bytes(4), bytes(4), bytes(4), bytes(4),  # ciaddr yiaddr siaddr giaddr
+    header = BOOTP_HEADER.pack(
+        BOOTREQUEST, 1, 6, 0,         # op, htype Ethernet, hlen, hops
+        xid, 0, BROADCAST_FLAG,       # xid, secs, flags
+        bytes(4), bytes(4), bytes(4), bytes(4),  # ci-, yi-, si-, giaddr
         mac + bytes(10), bytes(64), bytes(128),  # chaddr, sname, file
     )
     options = b"".join([
-        dhcp_option(53, bytes([1])),                        # DHCPDISCOVER
-        dhcp_option(57, struct.pack("!H", 1472)),           # max message size
-        dhcp_option(93, struct.pack("!H", PI_CLIENT_ARCH)),  # client system arch
-        dhcp_option(94, bytes([1, 2, 1])),                   # UNDI 2.1
-        dhcp_option(97, bytes([0]) + guid),                  # client machine GUID
+        dhcp_option(53, bytes([1])),                      # DHCPDISCOVER
+        dhcp_option(57, struct.pack("!H", 1472)),         # max msg size
+        dhcp_option(93, struct.pack("!H", PI_CLIENT_ARCH)),
+        dhcp_option(94, bytes([1, 2, 1])),                # UNDI 2.1
+        dhcp_option(97, bytes([0]) + guid),               # client GUID
         dhcp_option(60, PI_VENDOR_CLASS.encode("ascii")),
         dhcp_option(55, bytes(PARAM_REQUEST_LIST)),
         b"\xff",
@@ -136,19 +139,17 @@ def build_discover(mac, xid, guid):
 
 
 def parse_options(data):
-    """Split a DHCP (or PXE option 43) TLV area into an ordered {code: bytes} dict.
+    """Split a DHCP (or option 43) TLV area into an ordered {code: bytes}.
 
     Repeated codes are concatenated, as RFC 3396 asks."""
     options = {}
     index = 0
     while index < len(data):
         code = data[index]
-        if code == 0:          # pad
+        if code == 0:              # pad
             index += 1
             continue
-        if code == 255:        # end
-            break
-        if index + 1 >= len(data):
+        if code == 255 or index + 1 >= len(data):   # end
             break
         length = data[index + 1]
         value = data[index + 2:index + 2 + length]
@@ -165,7 +166,8 @@ def decode_pxe_options(data):
     """Decode the PXE sub-options of option 43 into a list of dicts."""
     decoded = []
     for code, value in parse_options(data).items():
-        item = {"code": code, "name": PXE_SUBOPTION_NAMES.get(code, "unknown"),
+        item = {"code": code,
+                "name": PXE_SUBOPTION_NAMES.get(code, "unknown"),
                 "hex": value.hex()}
         if code == 6 and len(value) == 1:
             item["value"] = value[0]
@@ -195,32 +197,33 @@ def _decode_boot_menu(value):
 
 
 def _decode_boot_servers(value):
-    """PXE_BOOT_SERVERS: repeated (type u16, count u8, count IPv4 addresses)."""
+    """PXE_BOOT_SERVERS: repeated (type u16, count u8, count addresses)."""
     servers = []
     index = 0
     while index + 3 <= len(value):
         boot_type, count = struct.unpack("!HB", value[index:index + 3])
         index += 3
-        addresses = [socket.inet_ntoa(value[index + 4 * n:index + 4 * n + 4])
-                     for n in range(count) if index + 4 * n + 4 <= len(value)]
+        raw = value[index:index + 4 * count]
+        addresses = [socket.inet_ntoa(raw[n:n + 4])
+                     for n in range(0, len(raw) - 3, 4)]
         servers.append({"type": boot_type, "addresses": addresses})
         index += 4 * count
     return servers
 
 
 def parse_reply(packet):
-    """Decode a BOOTREPLY into a dict, or return None when it is not one."""
+    """Decode a BOOTREPLY into a dict; None when it is not one."""
     if len(packet) < 240 or packet[0] != BOOTREPLY:
         return None
     if packet[236:240] != DHCP_MAGIC_COOKIE:
         return None
-    (_op, _htype, hlen, _hops, xid, _secs, flags, ciaddr, yiaddr, siaddr, giaddr,
-     chaddr, sname, bootfile) = struct.unpack("!BBBBIHH4s4s4s4s16s64s128s",
-                                              packet[:236])
+    (_op, _htype, hlen, _hops, xid, _secs, flags, ciaddr, yiaddr, siaddr,
+     giaddr, chaddr, sname, bootfile) = BOOTP_HEADER.unpack(packet[:236])
     options = parse_options(packet[240:])
     message_type = options.get(53, b"\x00")[0]
     reply = {
-        "message_type": DHCP_MESSAGE_TYPES.get(message_type, str(message_type)),
+        "message_type": DHCP_MESSAGE_TYPES.get(message_type,
+                                               str(message_type)),
         "xid": "0x%08x" % xid,
         "chaddr": format_mac(chaddr[:min(hlen, 16)]),
         "broadcast_flag": bool(flags & BROADCAST_FLAG),
@@ -236,25 +239,27 @@ def parse_reply(packet):
         reply[name] = decode_text(options[code]) if code in options else None
     for code, name in ADDRESS_OPTIONS.items():
         value = options.get(code)
-        reply[name] = socket.inet_ntoa(value) if value and len(value) == 4 else None
+        reply[name] = (socket.inet_ntoa(value)
+                       if value and len(value) == 4 else None)
     for code, name in ADDRESS_LIST_OPTIONS.items():
         value = options.get(code, b"")
         reply[name] = [socket.inet_ntoa(value[i:i + 4])
                        for i in range(0, len(value) - 3, 4)]
-    if 97 in options:
-        reply["client_guid"] = options[97].hex()
+    reply["client_guid"] = options[97].hex() if 97 in options else None
     pxe = decode_pxe_options(options[43]) if 43 in options else []
     reply["option_43"] = pxe
     reply["boot_menu"] = [entry["description"] for item in pxe
                           for entry in item.get("menu", [])]
-    reply["menu_prompt"] = next((item["prompt"] for item in pxe
-                                 if "prompt" in item), None)
-    reply["options"] = {str(code): value.hex() for code, value in options.items()}
+    reply["menu_prompt"] = next(
+        (item["prompt"] for item in pxe if "prompt" in item), None)
+    reply["options"] = {str(code): value.hex()
+                        for code, value in options.items()}
     return reply
 
 
 def dhcp_socket(interface):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM,
+                         socket.IPPROTO_UDP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     if interface:
@@ -291,7 +296,7 @@ def command_dhcp(args):
             if (reply is None or reply["xid"] != result["xid"]
                     or reply["chaddr"] != result["mac"]
                     or reply["message_type"] != "DHCPOFFER"):
-                result["ignored"] += 1   # someone else's traffic
+                result["ignored"] += 1      # someone else's traffic
                 continue
             reply["source"] = "%s:%d" % source
             result["offer"] = reply
@@ -302,9 +307,9 @@ def command_dhcp(args):
     return 0 if result["offer"] else 1
 
 
-# --------------------------------------------------------------------------------------
-# TFTP (RFC 1350, options RFC 2347/2348/2349)
-# --------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------
+# TFTP (RFC 1350; options RFC 2347, 2348, 2349)
+# ---------------------------------------------------------------------------
 
 TFTP_PORT = 69
 OP_RRQ, OP_WRQ, OP_DATA, OP_ACK, OP_ERROR, OP_OACK = 1, 2, 3, 4, 5, 6
@@ -317,7 +322,7 @@ TFTP_ERRORS = {
 
 
 class TftpError(Exception):
-    """The transfer failed: the server's ERROR packet, or no answer."""
+    """A failed transfer: the server's ERROR packet, or no answer."""
 
     def __init__(self, code, message):
         super().__init__("%s: %s" % (code, message))
@@ -330,7 +335,8 @@ class TftpError(Exception):
 
 
 def tftp_request(opcode, path, options):
-    parts = [struct.pack("!H", opcode), path.encode() + b"\x00", b"octet\x00"]
+    parts = [struct.pack("!H", opcode), path.encode() + b"\x00",
+             b"octet\x00"]
     for name, value in options.items():
         parts.append(name.encode() + b"\x00" + str(value).encode() + b"\x00")
     return b"".join(parts)
@@ -345,7 +351,7 @@ def tftp_error_packet(code, message):
 
 
 def parse_tftp(packet):
-    """Return (opcode, payload dict) for a TFTP packet."""
+    """Return (opcode, fields) for a TFTP packet."""
     if len(packet) < 4:
         return None, {}
     opcode = struct.unpack("!H", packet[:2])[0]
@@ -356,8 +362,9 @@ def parse_tftp(packet):
         return opcode, {"block": struct.unpack("!H", packet[2:4])[0]}
     if opcode == OP_ERROR:
         code = struct.unpack("!H", packet[2:4])[0]
-        message = packet[4:].split(b"\x00", 1)[0].decode("utf-8", "replace")
-        return opcode, {"code": code, "message": message}
+        text = packet[4:].split(b"\x00", 1)[0]
+        return opcode, {"code": code,
+                        "message": text.decode("utf-8", "replace")}
     if opcode == OP_OACK:
         fields = packet[2:].split(b"\x00")
         options = {}
@@ -369,7 +376,8 @@ def parse_tftp(packet):
 
 
 class TftpSession:
-    """One transfer: sends to port 69 first, then sticks to the server's TID."""
+    """One transfer: the request goes to port 69, the rest to the port the
+    server answers from (its transfer ID)."""
 
     def __init__(self, server, timeout, retries):
         self.server = (server, TFTP_PORT)
@@ -388,8 +396,8 @@ class TftpSession:
         self.sock.sendto(packet, self.peer or self.server)
 
     def receive(self):
-        """Wait for the next packet from the server, resending the last packet on
-        each timeout; raise TftpError after the last retry."""
+        """Wait for the server's next packet, resending the last packet
+        after each timeout; raise TftpError after the last retry."""
         for _attempt in range(self.retries + 1):
             deadline = time.monotonic() + self.timeout
             while True:
@@ -406,10 +414,10 @@ class TftpSession:
                 if self.peer is None:
                     self.peer = source
                 elif source != self.peer:
-                    # RFC 1350: a packet from a wrong TID gets an error, and the
-                    # transfer goes on.
-                    self.sock.sendto(tftp_error_packet(5, "Unknown transfer ID"),
-                                     source)
+                    # RFC 1350: answer a stranger's packet with an error and
+                    # carry on with the transfer.
+                    self.sock.sendto(
+                        tftp_error_packet(5, "Unknown transfer ID"), source)
                     continue
                 return parse_tftp(packet)
             self.sock.sendto(self.last_sent, self.peer or self.server)
@@ -418,51 +426,53 @@ class TftpSession:
 
 
 def tftp_get(server, path, blksize=None, timeout=3.0, retries=4, sink=None):
-    """Download PATH; return a result dict. Raise TftpError on failure."""
+    """Download PATH and return a result dict; raise TftpError on failure.
+
+    The data goes to the binary file object SINK when one is given."""
     options = {"tsize": 0}
     if blksize:
         options["blksize"] = blksize
     session = TftpSession(server, timeout, retries)
     digest = hashlib.sha256()
-    size = 0
+    size = blocks = 0
     block_size = 512
     negotiated = {}
     expected = 1
-    blocks = 0
     started = time.monotonic()
     try:
         session.send(tftp_request(OP_RRQ, path, options))
         while True:
-            opcode, payload = session.receive()
+            opcode, fields = session.receive()
             if opcode == OP_ERROR:
-                raise TftpError(payload["code"], payload["message"])
+                raise TftpError(fields["code"], fields["message"])
             if opcode == OP_OACK and blocks == 0:
-                negotiated = payload["options"]
+                negotiated = fields["options"]
                 block_size = int(negotiated.get("blksize", 512))
                 session.send(tftp_ack(0))
                 continue
             if opcode != OP_DATA:
                 session.send(tftp_error_packet(4, "unexpected packet"))
                 raise TftpError(4, "unexpected TFTP opcode %s" % opcode)
-            if payload["block"] != expected:
-                # A duplicate of the previous block: our ACK was lost, resend it.
-                session.send(tftp_ack(payload["block"]))
+            if fields["block"] != expected:
+                # A repeat of the previous block: our ACK got lost.
+                session.send(tftp_ack(fields["block"]))
                 continue
-            data = payload["data"]
+            data = fields["data"]
             digest.update(data)
             if sink is not None:
                 sink.write(data)
             size += len(data)
             blocks += 1
             session.send(tftp_ack(expected))
-            expected = (expected + 1) % 65536
+            expected = (expected + 1) % 65536    # block numbers roll over
             if len(data) < block_size:
                 break
     finally:
         session.close()
+    tsize = negotiated.get("tsize")
     return {"server": server, "path": path, "size": size,
             "sha256": digest.hexdigest(), "blksize": block_size,
-            "tsize": int(negotiated["tsize"]) if "tsize" in negotiated else None,
+            "tsize": int(tsize) if tsize is not None else None,
             "oack": negotiated or None, "blocks": blocks,
             "seconds": round(time.monotonic() - started, 3)}
 
@@ -470,13 +480,14 @@ def tftp_get(server, path, blksize=None, timeout=3.0, retries=4, sink=None):
 def command_tftp_get(args):
     sink = open(args.output, "wb") if args.output else None
     try:
-        result = tftp_get(args.server, args.path, args.blksize, args.timeout,
-                          args.retries, sink)
+        result = tftp_get(args.server, args.path, args.blksize,
+                          args.timeout, args.retries, sink)
     except TftpError as error:
         if sink is not None:
             sink.close()
             os.unlink(args.output)
-        emit({"server": args.server, "path": args.path, "error": error.as_dict()})
+        emit({"server": args.server, "path": args.path,
+              "error": error.as_dict()})
         return 1
     if sink is not None:
         sink.close()
@@ -491,31 +502,31 @@ def command_tftp_put(args):
     try:
         session.send(tftp_request(OP_WRQ, args.path, {}))
         try:
-            opcode, payload = session.receive()
+            opcode, fields = session.receive()
         except TftpError as error:
             result.update(refused=None, error=error.as_dict())
             emit(result)
             return 2
         if opcode == OP_ERROR:
             result.update(refused=True, error={
-                "code": payload["code"], "name": TFTP_ERRORS.get(payload["code"]),
-                "message": payload["message"]})
+                "code": fields["code"],
+                "name": TFTP_ERRORS.get(fields["code"]),
+                "message": fields["message"]})
             emit(result)
             return 0
-        # The server is willing to take the file: abort before sending any data.
-        session.send(tftp_error_packet(0, "pxe_probe: write test only, aborting"))
-        result.update(refused=False, error=None,
-                      answer={OP_ACK: "ACK", OP_OACK: "OACK"}.get(opcode,
-                                                                  str(opcode)))
+        # The server would take the file: abort before sending any data.
+        session.send(tftp_error_packet(0, "pxe_probe: write test, abort"))
+        answer = {OP_ACK: "ACK", OP_OACK: "OACK"}.get(opcode, str(opcode))
+        result.update(refused=False, error=None, answer=answer)
         emit(result)
         return 1
     finally:
         session.close()
 
 
-# --------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------
 # Command line
-# --------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------
 
 def emit(document):
     json.dump(document, sys.stdout, indent=2, sort_keys=True)
@@ -525,27 +536,32 @@ def emit(document):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        description="Probe a Raspberry Pi 4 network-boot server (DHCP/PXE, TFTP).")
+        description="Probe a Raspberry Pi 4 network-boot server "
+                    "(proxy DHCP/PXE and TFTP), as a Pi 4 bootloader would.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
     dhcp = commands.add_parser("dhcp", help="send a Pi 4 PXE DHCPDISCOVER")
     dhcp.add_argument("--mac", required=True, type=parse_mac,
                       help="client MAC address, e.g. dc:a6:32:01:02:03")
-    dhcp.add_argument("--interface", help="send and receive on this interface only")
+    dhcp.add_argument("--interface",
+                      help="send and receive on this interface only")
     dhcp.add_argument("--timeout", type=float, default=5.0,
                       help="seconds to wait for an offer (default 5)")
-    dhcp.add_argument("--guid", help="client GUID for option 97, 32 hex digits")
+    dhcp.add_argument("--guid",
+                      help="client GUID for option 97, 32 hex digits")
     dhcp.add_argument("--broadcast", default="255.255.255.255",
                       help="destination address (default 255.255.255.255)")
     dhcp.set_defaults(handler=command_dhcp)
 
-    for name, handler, text in (("tftp-get", command_tftp_get, "read a file"),
-                                ("tftp-put", command_tftp_put,
-                                 "try a write request (expects a refusal)")):
+    for name, handler, text in (
+            ("tftp-get", command_tftp_get, "read a file"),
+            ("tftp-put", command_tftp_put,
+             "try a write request (a refusal is the expected answer)")):
         sub = commands.add_parser(name, help=text)
-        sub.add_argument("--server", required=True, help="TFTP server IPv4 address")
-        sub.add_argument("path", help="path as the client asks for it")
+        sub.add_argument("--server", required=True,
+                         help="TFTP server IPv4 address")
+        sub.add_argument("path", help="file name as the client asks for it")
         sub.add_argument("--timeout", type=float, default=3.0,
                          help="seconds before a retransmission (default 3)")
         sub.add_argument("--retries", type=int, default=4,
@@ -554,7 +570,8 @@ def build_parser():
         if name == "tftp-get":
             sub.add_argument("--output", help="also write the file here")
             sub.add_argument("--blksize", type=int,
-                             help="ask for this block size (RFC 2348; 8-65464)")
+                             help="ask for this block size (RFC 2348, "
+                                  "8-65464; the Pi asks for 1468)")
     return parser
 
 
