@@ -462,7 +462,7 @@ def locale_gen_with(text, locale):
     """``/etc/locale.gen`` with ``locale``'s line uncommented (added when missing)."""
     charset = locale.split('.', 1)[1] if '.' in locale else 'ISO-8859-1'
     wanted = '%s %s' % (locale, charset)
-    lines = [line for line in (text or '').splitlines()]
+    lines = (text or '').splitlines()
     for number, line in enumerate(lines):
         if line.lstrip('# ').strip() == wanted:
             lines[number] = wanted

@@ -8,10 +8,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.dirname(sys.executable)
 FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'fixtures')
 PLUGINS = {
-    'module': ['hpl_params', 'node_facts'],
+    'module': ['hpl_params', 'node_facts', 'pi_image', 'sd_card_write', 'netboot_eeprom'],
     'filter': ['hpl_problem_size', 'hpl_grid', 'hpl_nodes', 'hpl_parse_output', 'top500_rank', 'pi_image_problems'],
     'callback': ['hpl_results'],
 }
+# Modules whose EXAMPLES need a Raspberry Pi OS image, an SD card or a Pi: documented and
+# tested elsewhere (tests/integration/test_sd_image.py, molecule/netboot), not run as examples.
+EXAMPLES_NOT_RUN = {'pi_image', 'sd_card_write', 'netboot_eeprom'}
 LOCAL_INVENTORY = (
     'cluster:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
     '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n')

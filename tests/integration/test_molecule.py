@@ -13,7 +13,7 @@ from helpers import ROOT, ansible_env, run
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize('scenario', ['mpi', 'blas', 'hpl', 'benchmark', 'cluster'])
+@pytest.mark.parametrize('scenario', ['mpi', 'blas', 'hpl', 'benchmark', 'cluster', 'netboot'])
 def test_scenario(scenario):
     started = time.time()
     result = run([os.path.join(ROOT, 'scripts', 'molecule'), 'test', scenario],

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Act like a Raspberry Pi 4 network bootloader to test a PXE boot server.
 
 Standard library only (Python 3.9 or later), so the script can be copied

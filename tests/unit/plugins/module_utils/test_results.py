@@ -62,8 +62,8 @@ def test_a_run_record_without_output_is_refused():
 
 
 def test_boot_medium_of_the_cluster_is_one_field():
-    sd = dict(PI4, picluster_hpl_node=dict(PI4['picluster_hpl_node'], boot_medium='sd',
-                                            overclocks={'arm_freq': 2000}))
+    node = dict(PI4['picluster_hpl_node'], boot_medium='sd', overclocks={'arm_freq': 2000})
+    sd = dict(PI4, picluster_hpl_node=node)
     nodes = {'pi1': results.node_from_facts('pi1', PI4), 'pi2': results.node_from_facts('pi2', sd)}
     doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1', 'pi2']}, nodes)
     assert doc['boot_medium'] == 'mixed'

@@ -1,0 +1,133 @@
+"""Netboot conformance: from the probe container, what a Pi 4 bootloader does - a PXE DHCP
+DISCOVER answered by the proxy, TFTP fetches of the node's boot files, a refused TFTP
+upload, no answer for a MAC not in the inventory - and, from the host with libnfs, the
+node's NFS root. Then the server's own state: exports, fresh host keys, fstab."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+testinfra_hosts = ['probe']
+SERVER = '10.77.0.10'
+NODES = {'pi1': ('6a3b9c01', 'dc:a6:32:00:00:01'), 'pi2': ('6a3b9c02', 'dc:a6:32:00:00:02')}
+PROBE = 'python3 /probe/pxe_probe.py'
+IMAGE = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'images',
+                     'raspios-bookworm-arm64-lite.img')
+BOOT_OFFSET = 8192 * 512  # tests/support/make-pi-image.sh puts the boot partition here
+
+
+def probe(host, command):
+    result = host.run('%s %s' % (PROBE, command))
+    return result.rc, json.loads(result.stdout or 'null'), result
+
+
+def image_file(path):
+    """A file of the image's boot partition, read on the host with mtools."""
+    return subprocess.run(['mcopy', '-n', '-i', '%s@@%d' % (IMAGE, BOOT_OFFSET), '::' + path, '-'],
+                          check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          env=dict(os.environ, MTOOLS_SKIP_CHECK='1')).stdout
+
+
+def server(command):
+    return subprocess.run(['docker', 'exec', 'pxe', 'sh', '-c', command], check=True,
+                          stdout=subprocess.PIPE, universal_newlines=True).stdout
+
+
+def nfs(tool, path):
+    return subprocess.run([tool, 'nfs://%s%s' % (SERVER, path)], check=False, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=60)
+
+
+@pytest.mark.parametrize('node', sorted(NODES))
+def test_a_known_pi_gets_a_proxy_boot_offer(host, node):
+    rc, answer, result = probe(host, 'dhcp --mac %s --interface eth0 --timeout 10' % NODES[node][1])
+    assert rc == 0, result.stdout + result.stderr
+    offer = answer['offer']
+    assert offer['server_id'] == SERVER
+    assert offer['boot_menu'] == ['Raspberry Pi Boot']
+    assert offer['vendor_class'] == 'PXEClient'
+    # A proxy offer gives no address of its own: the LAN's DHCP server does that.
+    assert offer['yiaddr'] == '0.0.0.0'
+
+
+def test_a_pi_not_in_the_inventory_gets_no_offer(host):
+    rc, answer, result = probe(host, 'dhcp --mac dc:a6:32:99:99:99 --interface eth0 --timeout 5')
+    assert rc == 1 and answer == {'offer': None}, result.stdout
+
+
+@pytest.mark.parametrize('path', ['start4.elf', 'fixup4.dat', 'kernel8.img', 'bcm2711-rpi-4-b.dtb',
+                                  'overlays/vc4-kms-v3d.dtbo'])
+def test_boot_files_come_over_tftp_unchanged(host, path):
+    expected = image_file('/' + path)
+    for serial, dummy in NODES.values():
+        rc, answer, result = probe(host, 'tftp-get --server %s --blksize 1468 %s/%s' % (SERVER, serial, path))
+        assert rc == 0, result.stdout + result.stderr
+        assert answer['size'] == len(expected)
+        assert answer['sha256'] == __import__('hashlib').sha256(expected).hexdigest()
+
+
+def tftp_text(host, path):
+    rc, answer, result = probe(host, 'tftp-get --server %s %s --output /tmp/fetched' % (SERVER, path))
+    assert rc == 0, result.stdout + result.stderr
+    return host.file('/tmp/fetched').content_string
+
+
+def test_cmdline_mounts_the_nodes_own_nfs_root(host):
+    for node, (serial, dummy) in NODES.items():
+        cmdline = tftp_text(host, '%s/cmdline.txt' % serial)
+        assert cmdline.count('\n') == 1
+        assert 'root=/dev/nfs nfsroot=%s:/nfs/%s,vers=3,tcp rw ip=dhcp rootwait' % (SERVER, node) in cmdline
+        assert 'PARTUUID' not in cmdline and 'systemd.run' not in cmdline
+
+
+def test_config_txt_carries_the_nodes_settings(host):
+    assert 'arm_freq=1800' in tftp_text(host, '6a3b9c01/config.txt')
+    assert 'arm_freq' not in tftp_text(host, '6a3b9c02/config.txt')
+
+
+def test_first_boot_secrets_are_not_served(host):
+    rc, answer, result = probe(host, 'tftp-get --server %s 6a3b9c01/firstrun.sh' % SERVER)
+    assert rc == 1, result.stdout
+
+
+def test_a_tftp_upload_is_refused(host):
+    rc, answer, result = probe(host, 'tftp-put --server %s 6a3b9c01/config.txt' % SERVER)
+    assert rc == 0 and answer['refused'], result.stdout
+    assert 'arm_freq=1800' in tftp_text(host, '6a3b9c01/config.txt')
+
+
+@pytest.mark.parametrize('node', sorted(NODES))
+def test_nfs_root_is_listed_by_a_userspace_client(host, node):
+    listing = nfs('nfs-ls', '/nfs/%s/sbin' % node)
+    assert listing.returncode == 0 and b' init' in listing.stdout, listing.stdout
+    fstab = nfs('nfs-cat', '/nfs/%s/etc/fstab' % node)
+    assert fstab.returncode == 0 and b'proc' in fstab.stdout and b'PARTUUID' not in fstab.stdout
+    record = json.loads(nfs('nfs-cat', '/nfs/%s/etc/picluster/image.json' % node).stdout)
+    assert record['medium'] == 'nfs' and record['hostname'] == node and record['serial'] == NODES[node][0]
+
+
+def test_the_image_itself_is_not_exported(host):
+    assert nfs('nfs-ls', '/srv/images').returncode != 0
+    assert nfs('nfs-ls', '/nfs').returncode != 0
+
+
+def test_each_node_has_fresh_ssh_host_keys(host):
+    keys = [server('cat /nfs/%s/etc/ssh/ssh_host_ed25519_key.pub' % node) for node in sorted(NODES)]
+    assert keys[0] != keys[1] and all('baked-into-image' not in key for key in keys)
+    assert server('stat -c %a /nfs/pi1/etc/ssh/ssh_host_ed25519_key').strip() == '600'
+
+
+def test_exports_are_limited_to_the_cluster_subnet(host):
+    config = server('cat /etc/ganesha/ganesha.conf')
+    assert config.count('Clients = 10.77.0.0/24;') == 2 and config.count('No_Root_Squash') == 2
+    dnsmasq = server('cat /etc/dnsmasq.d/picluster-netboot.conf')
+    assert 'interface=eth0\nbind-interfaces' in dnsmasq and 'port=0' in dnsmasq
+    assert 'dhcp-range=10.77.0.0,proxy' in dnsmasq
+
+
+def test_first_boot_files_are_in_the_nodes_root(host):
+    assert 'hpc@laptop' in server('cat /nfs/pi1/boot/firmware/firstrun.sh')
+    assert server('readlink /nfs/pi1/etc/systemd/system/multi-user.target.wants/picluster-firstrun.service')
+    assert server('cat /nfs/pi2/etc/hostname') == 'pi2\n'
