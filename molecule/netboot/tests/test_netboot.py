@@ -54,7 +54,7 @@ def test_a_known_pi_gets_a_proxy_boot_offer(host, node):
 
 def test_a_pi_not_in_the_inventory_gets_no_offer(host):
     rc, answer, result = probe(host, 'dhcp --mac dc:a6:32:99:99:99 --interface eth0 --timeout 5')
-    assert rc == 1 and answer == {'offer': None}, result.stdout
+    assert rc == 1 and answer['offer'] is None, result.stdout
 
 
 @pytest.mark.parametrize('path', ['start4.elf', 'fixup4.dat', 'kernel8.img', 'bcm2711-rpi-4-b.dtb',
@@ -121,7 +121,7 @@ def test_each_node_has_fresh_ssh_host_keys(host):
 
 def test_exports_are_limited_to_the_cluster_subnet(host):
     config = server('cat /etc/ganesha/ganesha.conf')
-    assert config.count('Clients = 10.77.0.0/24;') == 2 and config.count('No_Root_Squash') == 2
+    assert config.count('Clients = 10.77.0.0/24;') == 2 and config.count('Squash = No_Root_Squash;') == 2
     dnsmasq = server('cat /etc/dnsmasq.d/picluster-netboot.conf')
     assert 'interface=eth0\nbind-interfaces' in dnsmasq and 'port=0' in dnsmasq
     assert 'dhcp-range=10.77.0.0,proxy' in dnsmasq
