@@ -89,6 +89,11 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     assert doc['mpi']['name'] == 'openmpi' and doc['mpi']['version'] in mpirun.stdout
     assert doc['blas']['name'] == 'openblas' and doc['blas']['version'].startswith('0.3.')
     assert doc['nodes'][0]['arch'] == os.uname().machine and doc['nodes'][0]['ranks'] == os.cpu_count()
+    # One node, so the cluster's boot medium is its own: here a container or a disk,
+    # never an SD card or NFS.
+    in_container = os.path.exists('/.dockerenv') or os.path.exists('/run/.containerenv')
+    assert doc['boot_medium'] == doc['nodes'][0]['boot_medium'] == ('container' if in_container else 'disk')
+    assert doc['nodes'][0]['overclocks'] == {}
     # hpcc measured DGEMM, STREAM and the network as well.
     assert doc['hpcc']['HPL_N'] == sizing['n'] and doc['hpcc']['StarSTREAM_Triad'] > 0
     assert 0.3 < doc['efficiency_vs_dgemm'] < 1.2
