@@ -47,6 +47,7 @@ FIRSTRUN_ARGS = ('systemd.run=/boot/firmware/firstrun.sh systemd.run_success_act
 # Where a record of each customisation is kept on the node (node_facts reads it).
 RECORD_PATH = '/etc/picluster/image.json'
 NM_CONNECTION = '/etc/NetworkManager/system-connections/picluster-{0}.nmconnection'
+SWAP_WANTS = '/etc/systemd/system/multi-user.target.wants/dphys-swapfile.service'
 NM_NFSROOT = '/etc/NetworkManager/conf.d/picluster-nfsroot.conf'
 FIRSTBOOT_UNIT = '/etc/systemd/system/picluster-firstrun.service'
 FIRSTBOOT_WANTS = '/etc/systemd/system/multi-user.target.wants/picluster-firstrun.service'
@@ -540,9 +541,9 @@ def firstrun_script(settings):
         '    /usr/lib/userconf-pi/userconf "$user" "$password_hash"',
         '  else',
         '    useradd --create-home --shell /bin/bash --groups sudo "$user"',
-        '    usermod --password "$password_hash" "$user"',
         '  fi',
         'fi',
+        '[ "$password_hash" = "*" ] || usermod --password "$password_hash" "$user"',
         'home=$(getent passwd "$user" | cut -d: -f6)',
         'group=$(id -gn "$user")',
     ]
@@ -561,7 +562,9 @@ def firstrun_script(settings):
         lines.append('systemctl enable ssh >/dev/null 2>&1 || true')
     lines += [
         'rm -f /boot/firmware/firstrun.sh /boot/firmware/userconf.txt',
-        "sed -i 's| systemd.run[^ ]*||g' /boot/firmware/cmdline.txt",
+        # Exactly the arguments that ran this script, so the next boot is a normal one.
+        "sed -i %s /boot/firmware/cmdline.txt" % ' '.join(
+            "-e 's| %s||'" % argument for argument in FIRSTRUN_ARGS.split()),
         'exit 0',
         '',
     ]
@@ -613,9 +616,10 @@ def plan(settings, flavour, boot_files, netboot=False):
     changes.append(('boot', '/config.txt', config, 0o755))
     if netboot:
         # The kernel brought the interface up (ip=dhcp) and the root is mounted over it:
-        # nothing in user space may reconfigure it.
+        # nothing in user space may reconfigure it. Nor can swap live on NFS.
         changes.append(('root', NM_NFSROOT, '[keyfile]\nunmanaged-devices=interface-name:%s\n' % interface,
                         0o644))
+        changes.append(('root', SWAP_WANTS, None, None))
     if flavour == 'cloud-init':
         changes.append(('boot', '/user-data', cloud_user_data(settings), 0o755))
         changes.append(('boot', '/network-config', 'network:\n  config: disabled\n' if netboot

@@ -157,3 +157,24 @@ def test_partitions_are_read_from_the_mbr(tmp_path):
     image.write_bytes(b'\0' * 512)
     with pytest.raises(ImageError, match='no MBR'):
         pi_image.partitions(str(image))
+
+
+def test_firstrun_leaves_the_cmdline_as_it_found_it(tmp_path):
+    """The script's own clean-up, run for real on the cmdline.txt an SD card gets."""
+    script = pi_image.firstrun_script(settings(password_hash=HASH))
+    (cleanup,) = [line for line in script.splitlines() if line.startswith('sed -i')]
+    cmdline = tmp_path / 'cmdline.txt'
+    cmdline.write_text(pi_image.firstrun_cmdline(CMDLINE))
+    subprocess.run(['bash', '-c', cleanup.replace('/boot/firmware/cmdline.txt', str(cmdline))], check=True)
+    assert cmdline.read_text() == CMDLINE
+    assert 'usermod --password "$password_hash"' in script and "password_hash='$6$picluster$" in script
+
+
+def test_netboot_roots_do_not_swap_to_nfs(tmp_path):
+    boot, root = tree(tmp_path)
+    wants = tmp_path / 'root' / pi_image.SWAP_WANTS.lstrip('/')
+    wants.parent.mkdir(parents=True)
+    wants.symlink_to('/lib/systemd/system/dphys-swapfile.service')
+    result = pi_image.customise(boot, root, settings(), netboot=True)
+    assert 'root:' + pi_image.SWAP_WANTS in result['changed_files'] and not os.path.lexists(str(wants))
+    assert 'unmanaged-devices=interface-name:eth0' in root.read(pi_image.NM_NFSROOT).decode()
