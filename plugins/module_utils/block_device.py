@@ -21,15 +21,13 @@ import hashlib
 import os
 import stat
 
+from ansible_collections.picluster.hpl.plugins.module_utils.node_info import read_text
+
 CHUNK = 4 << 20
 
 
 def _read(path):
-    try:
-        with open(path) as handle:
-            return handle.read().strip()
-    except (IOError, OSError):
-        return None
+    return (read_text('/', path) or '').strip() or None
 
 
 def _block_name(major_minor, sys_root='/sys'):
@@ -133,46 +131,60 @@ def refusals(info, image_size, force=False):
     return reasons
 
 
-def device_sha256(handle, length):
+def _sha256(fd, length=None):
+    """sha256 of what ``fd`` reads from its current offset: ``length`` bytes, or to the end.
+    None when it ends before ``length``."""
+    digest, remaining = hashlib.sha256(), length
+    while remaining is None or remaining > 0:
+        block = os.read(fd, CHUNK if remaining is None else min(CHUNK, remaining))
+        if not block:
+            break
+        digest.update(block)
+        if remaining is not None:
+            remaining -= len(block)
+    return digest.hexdigest() if not remaining else None
+
+
+def sha256_file(path):
+    """sha256 of a whole file, read in chunks."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return _sha256(fd)
+    finally:
+        os.close(fd)
+
+
+def device_sha256(fd, length):
     """sha256 of the first ``length`` bytes of an open device, read past the page cache."""
-    fd = handle.fileno()
     os.fsync(fd)
     if hasattr(os, 'posix_fadvise'):
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     os.lseek(fd, 0, os.SEEK_SET)
-    digest, remaining = hashlib.sha256(), length
-    while remaining > 0:
-        block = os.read(fd, min(CHUNK, remaining))
-        if not block:
-            break
-        digest.update(block)
-        remaining -= len(block)
-    return digest.hexdigest() if remaining == 0 else None
+    return _sha256(fd, length)
 
 
 def write_image(image, device):
-    """Copy ``image`` onto ``device`` (opened O_EXCL), flush it, read it back.
-
-    Returns (image sha256, sha256 read back from the device).
-    """
-    size = os.path.getsize(image)
+    """Copy ``image`` onto ``device`` (opened O_EXCL), flush it, and return the sha256 of
+    what the device then holds over the image's length."""
     flags = os.O_RDWR | getattr(os, 'O_EXCL', 0) | getattr(os, 'O_CLOEXEC', 0)
     fd = os.open(device, flags)
-    with os.fdopen(fd, 'r+b', buffering=0) as out, open(image, 'rb') as inp:
-        digest = hashlib.sha256()
-        while True:
-            block = inp.read(CHUNK)
-            if not block:
-                break
-            digest.update(block)
-            view = memoryview(block)
-            while view:
-                view = view[os.write(fd, view):]
-        return digest.hexdigest(), device_sha256(out, size)
+    try:
+        with open(image, 'rb') as inp:
+            while True:
+                view = memoryview(inp.read(CHUNK))
+                if not view:
+                    break
+                while view:
+                    view = view[os.write(fd, view):]
+        return device_sha256(fd, os.path.getsize(image))
+    finally:
+        os.close(fd)
 
 
 def read_back(image_size, device):
     """sha256 of the device's first ``image_size`` bytes (opened O_EXCL, read only)."""
     fd = os.open(device, os.O_RDONLY | getattr(os, 'O_EXCL', 0))
-    with os.fdopen(fd, 'rb', buffering=0) as handle:
-        return device_sha256(handle, image_size)
+    try:
+        return device_sha256(fd, image_size)
+    finally:
+        os.close(fd)

@@ -17,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 import re
 
 from ansible_collections.picluster.hpl.plugins.module_utils.node_info import parse_cpuinfo, read_text
@@ -151,7 +150,3 @@ def tftp_directory(board, tftp_prefix=None, tftp_prefix_str=None):
     if tftp_prefix == 2:
         return board['mac'].replace(':', '-')
     return board['serial']
-
-
-def exists(root, path):
-    return os.path.exists(os.path.join(root, path.lstrip('/')))

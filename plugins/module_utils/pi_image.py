@@ -229,9 +229,10 @@ class Ext4FS(object):
         return out.decode('utf-8', 'replace'), err
 
     def _stat(self, path):
+        """(type, mode, debugfs's whole answer), or None when ``path`` does not exist."""
         out, err = self._debugfs(['stat "%s"' % path])
         match = re.search(r'Type:\s+(\w+)\s+Mode:\s+(\d+)', out)
-        return match and (match.group(1), int(match.group(2), 8))
+        return match and (match.group(1), int(match.group(2), 8), out)
 
     def read(self, path):
         info = self._stat(path)
@@ -247,8 +248,7 @@ class Ext4FS(object):
         info = self._stat(path)
         if not info or info[0] != 'symlink':
             return None
-        out, dummy = self._debugfs(['stat "%s"' % path])
-        match = re.search(r'Fast link dest:\s*"(.*)"', out)
+        match = re.search(r'Fast link dest:\s*"(.*)"', info[2])
         if match:
             return match.group(1)
         with tempfile.TemporaryDirectory() as temp:
@@ -586,12 +586,12 @@ WantedBy=multi-user.target
 '''
 
 
-def plan(settings, flavour, boot_files, netboot=False):
+def plan(settings, flavour, current, netboot=False):
     """What to write for one node: a list of (where, path, content, mode) and symlinks.
 
     ``where`` is ``boot`` or ``root``; content None means remove; a ``('root', path,
-    ('symlink', target), None)`` entry links. ``boot_files`` maps ``cmdline.txt`` and
-    ``config.txt`` to their current text. On a netboot tree nothing reads ``cmdline.txt``
+    ('symlink', target), None)`` entry links. ``current`` maps ``cmdline.txt``,
+    ``config.txt``, ``hosts`` and ``locale.gen`` to their current text. On a netboot tree nothing reads ``cmdline.txt``
     from the root, so ``firstrun.sh`` is run by a systemd unit instead of ``systemd.run``.
     """
     changes = []
@@ -599,7 +599,7 @@ def plan(settings, flavour, boot_files, netboot=False):
     interface = settings.get('interface') or 'eth0'
     network = settings.get('network') or {}
     changes.append(('root', '/etc/hostname', hostname + '\n', 0o644))
-    changes.append(('root', '/etc/hosts', hosts_with(boot_files.get('hosts'), hostname), 0o644))
+    changes.append(('root', '/etc/hosts', hosts_with(current.get('hosts'), hostname), 0o644))
     ssh_config = 'PasswordAuthentication %s\n' % ('yes' if settings.get('ssh_password_auth') else 'no')
     changes.append(('root', '/etc/ssh/sshd_config.d/picluster.conf', ssh_config, 0o644))
     if settings.get('timezone'):
@@ -609,10 +609,10 @@ def plan(settings, flavour, boot_files, netboot=False):
     if settings.get('locale'):
         changes.append(('root', '/etc/default/locale', 'LANG=%s\n' % settings['locale'], 0o644))
         changes.append(('root', '/etc/locale.gen',
-                        locale_gen_with(boot_files.get('locale.gen'), settings['locale']), 0o644))
+                        locale_gen_with(current.get('locale.gen'), settings['locale']), 0o644))
     # An empty "ssh" file on the boot partition makes Raspberry Pi OS enable sshd.
     changes.append(('boot', '/ssh', '' if settings.get('ssh', True) else None, 0o755))
-    config = updated_config_txt(boot_files.get('config.txt') or '', settings.get('config_txt') or {})
+    config = updated_config_txt(current.get('config.txt') or '', settings.get('config_txt') or {})
     changes.append(('boot', '/config.txt', config, 0o755))
     if netboot:
         # The kernel brought the interface up (ip=dhcp) and the root is mounted over it:
@@ -635,7 +635,7 @@ def plan(settings, flavour, boot_files, netboot=False):
             changes.append(('root', FIRSTBOOT_UNIT, FIRSTBOOT_UNIT_TEXT, 0o644))
             changes.append(('root', FIRSTBOOT_WANTS, ('symlink', FIRSTBOOT_UNIT), None))
         else:
-            changes.append(('boot', '/cmdline.txt', firstrun_cmdline(boot_files.get('cmdline.txt') or ''),
+            changes.append(('boot', '/cmdline.txt', firstrun_cmdline(current.get('cmdline.txt') or ''),
                             0o755))
         connection = NM_CONNECTION.format(interface)
         changes.append(('root', connection, nm_connection(interface, network) if network.get('address')
@@ -643,7 +643,7 @@ def plan(settings, flavour, boot_files, netboot=False):
     return changes
 
 
-def boot_files_of(boot, root):
+def current_files(boot, root):
     """The current text of the files :func:`plan` edits rather than replaces."""
     found = {}
     for name, filesystem, path in (('cmdline.txt', boot, '/cmdline.txt'),
@@ -687,7 +687,7 @@ def customise(boot, root, settings, firstboot='auto', netboot=False, record=None
     if boot.read('/cmdline.txt') is None:
         raise ImageError('the boot partition has no cmdline.txt; is it a Raspberry Pi OS image?')
     flavour, codename = firstboot_flavour(root, firstboot)
-    changes = plan(settings, flavour, boot_files_of(boot, root), netboot=netboot)
+    changes = plan(settings, flavour, current_files(boot, root), netboot=netboot)
     result = {'firstboot': flavour, 'os_codename': codename,
               'overclocks': overclocks(settings.get('config_txt'))}
     if record is not None:
@@ -701,21 +701,6 @@ def customise(boot, root, settings, firstboot='auto', netboot=False, record=None
 
 
 # --- whole images -----------------------------------------------------------------------
-
-def sha256_file(path, limit=None, chunk=4 << 20):
-    """sha256 of a file's first ``limit`` bytes (all when None), read in chunks."""
-    digest = hashlib.sha256()
-    remaining = limit
-    with open(path, 'rb') as handle:
-        while remaining is None or remaining > 0:
-            block = handle.read(chunk if remaining is None else min(chunk, remaining))
-            if not block:
-                break
-            digest.update(block)
-            if remaining is not None:
-                remaining -= len(block)
-    return digest.hexdigest()
-
 
 def copy_sparse(src, dest, chunk=4 << 20):
     """Copy ``src`` to ``dest`` (through a temporary file), leaving all-zero blocks as holes."""

@@ -75,8 +75,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.picluster.hpl.plugins.module_utils.block_device import (
-    inspect, read_back, refusals, write_image)
-from ansible_collections.picluster.hpl.plugins.module_utils.pi_image import sha256_file
+    inspect, read_back, refusals, sha256_file, write_image)
 
 
 def main():
@@ -104,14 +103,14 @@ def main():
         result['changed'] = True
         if module.check_mode:
             module.exit_json(**result)
-        written, device_sha = write_image(src, device)
+        device_sha = write_image(src, device)
     except OSError as error:
         module.fail_json(msg='writing %s to %s failed: %s' % (src, device, error), **result)
-    if written != image_sha or device_sha != written:
+    if device_sha != image_sha:
         module.fail_json(msg='%s reads back with sha256 %s, but the image is %s: the card may be faulty '
-                         'or counterfeit (smaller than it claims); try another' % (device, device_sha, written),
+                         'or counterfeit (smaller than it claims); try another' % (device, device_sha, image_sha),
                          **result)
-    module.exit_json(sha256=written, **result)
+    module.exit_json(sha256=image_sha, **result)
 
 
 if __name__ == '__main__':
