@@ -41,9 +41,13 @@ def test_force_only_overrides_removable():
 def test_inspect_finds_this_machines_root_disk():
     # The device under / on this very machine is found as holding the root filesystem.
     uses, root_names = block_device.mounted_devices()
+    checked = 0
     for name in root_names:
         if name.startswith(('loop', 'dm-')):
             continue
         info = block_device.inspect('/dev/' + name)
         if info.get('block'):
             assert info['holds_root'] and block_device.refusals(info, 1, force=True)
+            checked += 1
+    if not checked:
+        pytest.skip('this machine\'s root is on no block device with a /dev node')
