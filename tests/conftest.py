@@ -37,3 +37,14 @@ def collections_dir():
 def read_fixture(*parts):
     with open(os.path.join(FIXTURES, *parts)) as handle:
         return handle.read()
+
+
+def _order(item):
+    group = item.get_closest_marker('xdist_group')
+    return 0 if group and group.args == ('molecule',) else 1
+
+
+def pytest_collection_modifyitems(items):
+    """The molecule scenarios first: they are the longest part of the run, so with
+    pytest-xdist (./test runs two workers) everything else runs beside them."""
+    items.sort(key=_order)

@@ -1,4 +1,4 @@
-"""Three arm64 nodes: HPL ran across all of them, bounded by the small one."""
+"""Three arm64 nodes: HPL ran across all of them as the hpl user, bounded by the small one."""
 
 import glob
 import json
@@ -24,12 +24,17 @@ def test_hpl_ran_across_three_nodes_and_passed(host, doc):
     # One rank per node: P x Q = 3, and hpcc saw three MPI processes.
     assert doc['sizing']['ranks'] == 3 and doc['best']['p'] * doc['best']['q'] == 3
     assert doc['hpcc']['CommWorldProcs'] == 3
+    assert doc['hpl']['method'] == 'hpcc' and doc['best']['n'] == 1536
+    assert all(node['boot_medium'] == 'container' for node in doc['nodes'])
 
 
 def test_the_small_node_bounds_n(host, doc):
     memory = dict((node['name'], node['memory_mb']) for node in doc['sizing']['nodes'])
     # The containers' limits (2g, 2g, 1g), not the host's memory.
     assert memory == {'pi1': 2048, 'pi2': 2048, 'pi3': 1024}
+    assert dict((node['name'], node['memory_mb']) for node in doc['nodes']) == memory
+    # while the kernel reports the host's memory to every container
+    assert int(host.check_output("awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo")) > 2048
     assert doc['sizing']['bounding_node'] == 'pi3'
     used = dict((node['name'], node['memory_fraction_used']) for node in doc['sizing']['nodes'])
     assert used['pi3'] == pytest.approx(2 * used['pi1'], rel=1e-3)
@@ -47,3 +52,12 @@ def test_ssh_trust_pins_every_host_key(host):
     for node in NODES:
         reached = host.run("su hpl -c 'ssh -o BatchMode=yes -o StrictHostKeyChecking=yes %s hostname'" % node)
         assert reached.rc == 0 and reached.stdout.strip() == node, (name, node, reached.stderr)
+
+
+def test_benchmark_user_owns_its_runs(host, doc):
+    runs = host.check_output('ls -d /home/hpl/benchmark/*/').split()
+    # Every node has the run's directory (the ranks start there); the head holds the output.
+    assert [run.rstrip('/') for run in runs] == [doc['run']['directory']]
+    assert host.file('/home/hpl/benchmark').user == 'hpl' and host.file(runs[0]).user == 'hpl'
+    if host.backend.get_hostname() == doc['run']['head']:
+        assert host.file(runs[0] + 'hpccoutf.txt').user == 'hpl'

@@ -1,0 +1,15 @@
+"""What each node of the cluster scenario should have once variants.yml has run: the
+cluster's own choices (OpenMPI, OpenBLAS, hpcc) and the one variant set per node."""
+
+import pytest
+
+CHOICES = {
+    'pi1': {'mpi': 'openmpi', 'blas': 'openblas', 'hpl': {'hpcc', 'source'}},
+    'pi2': {'mpi': 'mpich', 'blas': 'atlas', 'hpl': {'hpcc'}},
+    'pi3': {'mpi': 'openmpi', 'blas': 'blis', 'hpl': {'hpcc'}},
+}
+
+
+@pytest.fixture
+def choice(host):
+    return CHOICES[host.backend.get_hostname()]
