@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ACTION = re.compile(r'\[(\S+) > (\w+)\] Executing$')
-PROFILE = re.compile(r'^(\S.*?) -{3,} (\d+\.\d+)s$')
+PROFILE = re.compile(r'^(\S.*?)(?: -+|\s{2,}) ?(\d+\.\d+)s$')
 
 
 def run_tests(directory, args):

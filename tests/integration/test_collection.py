@@ -13,7 +13,7 @@ import yaml
 
 from helpers import EXAMPLES_NOT_RUN, FIXTURES, LOCAL_INVENTORY, PLUGINS, ROOT, ansible_env, run
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('collection')]
+pytestmark = pytest.mark.slow
 SCHEMA = os.path.join(ROOT, 'schemas', 'hpl_results.schema.json')
 
 

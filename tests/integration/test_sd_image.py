@@ -13,7 +13,7 @@ import yaml
 
 from helpers import ROOT, ansible_env, run
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('sd_image')]
+pytestmark = pytest.mark.slow
 MAKE_IMAGE = os.path.join(ROOT, 'tests', 'support', 'make-pi-image.sh')
 PLAYBOOK = os.path.join(ROOT, 'playbooks', 'sd_image.yml')
 KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ2y4rUq6dsTf9mPJ0Jj4pPjJ5Rk2tWQ5h8nB0k2m1xZ hpc@laptop'

@@ -17,7 +17,7 @@ import pytest
 
 from helpers import ROOT, ansible_env, run
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('site')]
+pytestmark = pytest.mark.slow
 INSTALL = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'install.yml')
 INSTALL_PLAYS = ('Prepare the nodes', 'MPI from the distribution', 'BLAS from the distribution',
                  "HPL, built or from Debian's hpcc")
