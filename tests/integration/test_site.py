@@ -207,12 +207,24 @@ def test_wrong_checksum_stops_before_anything_is_unpacked(tmp_path, collections_
     assert not os.path.exists('/home/hpl/hpl/hpl-%s' % wrong[:16])
 
 
+def test_source_build_without_mpi_compilers_says_what_to_change(tmp_path, collections_dir, hpl_mirror):
+    # As -e key=value gives it: the string 'false', which must not count as true.
+    result, report = playbook([INSTALL, '-e', 'mpi_compilers=false'] + extra_vars(**hpl_mirror), tmp_path,
+                              collections_dir, json_output=True)
+    assert result.returncode != 0
+    failed = [(task, outcome.get('msg', '')) for play, task, outcome in task_results(report) if outcome.get('failed')]
+    assert [task for task, msg in failed] == ['Check MPI programs can be compiled here']
+    assert 'set mpi_compilers=true' in failed[0][1]
+    assert not list(task_results(report, 'Download the HPL source and check its sha256'))
+
+
 def test_switching_mpi_implementation(tmp_path, collections_dir):
     mpi_playbook = os.path.join(ROOT, 'playbooks', 'mpi.yml')
 
     def switch(implementation):
-        result, report = playbook([mpi_playbook] + extra_vars(mpi_implementation=implementation), tmp_path,
-                                  collections_dir)
+        # As -e key=value gives it: the string 'true'.
+        result, report = playbook([mpi_playbook, '-e', 'mpi_compilers=true'] + extra_vars(mpi_implementation=implementation),
+                                  tmp_path, collections_dir)
         assert result.returncode == 0, result.stdout[-5000:]
         return subprocess.run(['mpirun', '--version'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, check=False).stdout

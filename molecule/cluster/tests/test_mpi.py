@@ -22,7 +22,11 @@ def test_mpirun_answers_and_runs(host, choice):
     assert ran.stdout.split() == [host.check_output('hostname')] * 2
 
 
-def test_compiler_wrapper_builds_an_mpi_program(host):
+def test_compiler_wrapper_builds_an_mpi_program_where_asked_for(host, choice):
+    if not choice['compilers']:
+        # The runtime alone: no compiler, no headers.
+        assert not host.exists('gcc') and not host.file('/usr/include/stdio.h').exists
+        return
     source = ('#include <mpi.h>\n#include <stdio.h>\nint main(int c, char **v) { int r, n; MPI_Init(&c, &v);'
               ' MPI_Comm_rank(MPI_COMM_WORLD, &r); MPI_Comm_size(MPI_COMM_WORLD, &n);'
               ' printf("%d/%d\\n", r, n); MPI_Finalize(); return 0; }\n')
