@@ -24,7 +24,7 @@ def test_hpl_ran_across_three_nodes_and_passed(host, doc):
     # One rank per node: P x Q = 3, and hpcc saw three MPI processes.
     assert doc['sizing']['ranks'] == 3 and doc['best']['p'] * doc['best']['q'] == 3
     assert doc['hpcc']['CommWorldProcs'] == 3
-    assert doc['hpl']['method'] == 'hpcc' and doc['best']['n'] == 1536
+    assert doc['hpl']['method'] == 'hpcc' and doc['best']['n'] == 1152
     assert all(node['boot_medium'] == 'container' for node in doc['nodes'])
 
 
@@ -37,7 +37,8 @@ def test_the_small_node_bounds_n(host, doc):
     assert int(host.check_output("awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo")) > 2048
     assert doc['sizing']['bounding_node'] == 'pi3'
     used = dict((node['name'], node['memory_fraction_used']) for node in doc['sizing']['nodes'])
-    assert used['pi3'] == pytest.approx(2 * used['pi1'], rel=1e-3)
+    # Each fraction is rounded to four places, small at this N.
+    assert used['pi3'] == pytest.approx(2 * used['pi1'], abs=1.5e-4)
 
 
 def test_ssh_trust_pins_every_host_key(host):
