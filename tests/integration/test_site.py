@@ -64,6 +64,12 @@ def failures(report):
     return [(task, outcome.get('msg', '')) for play, task, outcome in task_results(report) if outcome.get('failed')]
 
 
+def apt_arguments(report, task_name):
+    """The apt module's arguments in the one run of that task."""
+    ((play, task, outcome),) = task_results(report, task_name)
+    return outcome['invocation']['module_args']
+
+
 def extra_vars(**values):
     return ['-e', json.dumps(values)]
 
@@ -221,6 +227,9 @@ def test_source_build_without_mpi_compilers_says_what_to_change(tmp_path, collec
     assert [task for task, msg in failed] == ['Check MPI programs can be compiled here']
     assert 'set mpi_compilers=true' in failed[0][1]
     assert not list(task_results(report, 'Download the HPL source and check its sha256'))
+    # The mpi role asked apt for the runtime alone, without what it recommends.
+    runtime = apt_arguments(report, 'Install openmpi')
+    assert runtime['name'] == ['openmpi-bin'] and runtime['install_recommends'] is False
 
 
 def test_switching_mpi_implementation(tmp_path, collections_dir):
@@ -229,8 +238,11 @@ def test_switching_mpi_implementation(tmp_path, collections_dir):
     def switch(implementation):
         # As -e key=value gives it: the string 'true'.
         result, report = playbook([mpi_playbook, '-e', 'mpi_compilers=true'] + extra_vars(mpi_implementation=implementation),
-                                  tmp_path, collections_dir)
+                                  tmp_path, collections_dir, json_output=True)
         assert result.returncode == 0, result.stdout[-5000:]
+        development = {'openmpi': 'libopenmpi-dev', 'mpich': 'libmpich-dev'}[implementation]
+        assert apt_arguments(report, 'Install ' + implementation)['name'] == [
+            'openmpi-bin' if implementation == 'openmpi' else 'mpich', development, 'gcc', 'libc6-dev']
         return subprocess.run(['mpirun', '--version'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True, check=False).stdout
 
