@@ -59,9 +59,13 @@ def task_results(report, task_name=None, plays=None):
                     yield play['play']['name'], name, outcome
 
 
-def failures(report):
-    """(task, message) of every task that failed."""
-    return [(task, outcome.get('msg', '')) for play, task, outcome in task_results(report) if outcome.get('failed')]
+def refused_install(args, tmp_path, collections_dir):
+    """Run the install playbook, which must fail: its report, and (task, message) of every
+    task that failed."""
+    result, report = playbook([INSTALL] + args, tmp_path, collections_dir, json_output=True)
+    assert result.returncode != 0
+    failed = [(task, outcome.get('msg', '')) for play, task, outcome in task_results(report) if outcome.get('failed')]
+    return report, failed
 
 
 def apt_arguments(report, task_name):
@@ -208,10 +212,7 @@ def test_source_build_happens_again_only_when_something_changed(tmp_path, collec
 
 def test_wrong_checksum_stops_before_anything_is_unpacked(tmp_path, collections_dir, hpl_mirror):
     wrong = 'f' * 64
-    result, report = playbook([INSTALL] + extra_vars(**dict(hpl_mirror, hpl_source_sha256=wrong)), tmp_path,
-                              collections_dir, json_output=True)
-    assert result.returncode != 0
-    failed = failures(report)
+    report, failed = refused_install(extra_vars(**dict(hpl_mirror, hpl_source_sha256=wrong)), tmp_path, collections_dir)
     assert [task for task, msg in failed] == ['Download the HPL source and check its sha256']
     assert 'did not match' in failed[0][1]
     assert not list(task_results(report, 'Unpack the HPL source'))
@@ -220,10 +221,7 @@ def test_wrong_checksum_stops_before_anything_is_unpacked(tmp_path, collections_
 
 def test_source_build_without_mpi_compilers_says_what_to_change(tmp_path, collections_dir, hpl_mirror):
     # As -e key=value gives it: the string 'false', which must not count as true.
-    result, report = playbook([INSTALL, '-e', 'mpi_compilers=false'] + extra_vars(**hpl_mirror), tmp_path,
-                              collections_dir, json_output=True)
-    assert result.returncode != 0
-    failed = failures(report)
+    report, failed = refused_install(['-e', 'mpi_compilers=false'] + extra_vars(**hpl_mirror), tmp_path, collections_dir)
     assert [task for task, msg in failed] == ['Check MPI programs can be compiled here']
     assert 'set mpi_compilers=true' in failed[0][1]
     assert not list(task_results(report, 'Download the HPL source and check its sha256'))
