@@ -59,46 +59,65 @@ class HplDatError(ValueError):
     """An HPL.dat that HPL would reject; the message says which line or value."""
 
 
-def render_hpl_dat(params=None, header='HPLinpack benchmark input file'):
-    """HPL.dat text for ``params`` (missing keys take :data:`DEFAULTS`)."""
+def normalise(params=None):
+    """Every HPL.dat parameter for ``params`` (missing keys take :data:`DEFAULTS`), checked
+    and in one form: lists as lists, variants by name. What the results document records,
+    and what :func:`parse_hpl_dat` reads back from the rendered text."""
     p = dict(DEFAULTS)
     p.update(dict((k, v) for k, v in (params or {}).items() if v is not None))
     unknown = sorted(set(p) - set(DEFAULTS))
     if unknown:
         raise HplDatError("unknown HPL.dat parameter(s) %s; known: %s"
                           % (', '.join(unknown), ', '.join(sorted(DEFAULTS))))
-    grids = [_grid(g) for g in _list(p['grids'], 'grids')]
 
-    def count_and_values(key, encode):
-        values = _list(p[key], key)
+    def numbers(key, minimum=1):
+        return [_positive(v, key, minimum) for v in _list(p[key], key)]
+
+    def names(key, choices):
+        return [choices[_index(v, choices, key)] for v in _list(p[key], key)]
+
+    return {
+        'output_file': str(p['output_file']), 'device_out': int(p['device_out']),
+        'ns': numbers('ns'), 'nbs': numbers('nbs'), 'pmap': PMAPS[_index(p['pmap'], PMAPS, 'pmap')],
+        'grids': [_grid(g) for g in _list(p['grids'], 'grids')], 'threshold': float(p['threshold']),
+        'pfacts': names('pfacts', FACTS), 'nbmins': numbers('nbmins'), 'ndivs': numbers('ndivs', minimum=2),
+        'rfacts': names('rfacts', FACTS), 'bcasts': names('bcasts', BCASTS), 'depths': numbers('depths', minimum=0),
+        'swap': SWAPS[_index(p['swap'], SWAPS, 'swap')],
+        'swap_threshold': _positive(p['swap_threshold'], 'swap_threshold', minimum=0),
+        'l1_transposed': bool(p['l1_transposed']), 'u_transposed': bool(p['u_transposed']),
+        'equilibration': bool(p['equilibration']), 'alignment': _positive(p['alignment'], 'alignment'),
+    }
+
+
+def render_hpl_dat(params=None, header='HPLinpack benchmark input file'):
+    """HPL.dat text for ``params`` (missing keys take :data:`DEFAULTS`)."""
+    p = normalise(params)
+
+    def counted(key, encode=str):
         count_label, values_label = LABELS[key]
-        return [(len(values), count_label), (' '.join(encode(v) for v in values), values_label)]
+        return [(len(p[key]), count_label), (' '.join(encode(v) for v in p[key]), values_label)]
 
     lines = [
         (header, ''),
         ('Rendered by picluster.hpl', ''),
         (p['output_file'], 'output file name (if any)'),
-        (int(p['device_out']), 'device out (6=stdout,7=stderr,file)'),
+        (p['device_out'], 'device out (6=stdout,7=stderr,file)'),
     ]
-    lines += count_and_values('ns', lambda v: str(_positive(v, 'ns')))
-    lines += count_and_values('nbs', lambda v: str(_positive(v, 'nbs')))
-    lines.append((_index(p['pmap'], PMAPS, 'pmap'), 'PMAP process mapping (0=Row-,1=Column-major)'))
-    lines.append((len(grids), '# of process grids (P x Q)'))
-    lines.append((' '.join(str(g[0]) for g in grids), 'Ps'))
-    lines.append((' '.join(str(g[1]) for g in grids), 'Qs'))
-    lines.append((repr(float(p['threshold'])), 'threshold'))
-    lines += count_and_values('pfacts', lambda v: str(_index(v, FACTS, 'pfacts')))
-    lines += count_and_values('nbmins', lambda v: str(_positive(v, 'nbmins')))
-    lines += count_and_values('ndivs', lambda v: str(_positive(v, 'ndivs', minimum=2)))
-    lines += count_and_values('rfacts', lambda v: str(_index(v, FACTS, 'rfacts')))
-    lines += count_and_values('bcasts', lambda v: str(_index(v, BCASTS, 'bcasts')))
-    lines += count_and_values('depths', lambda v: str(_positive(v, 'depths', minimum=0)))
-    lines.append((_index(p['swap'], SWAPS, 'swap'), 'SWAP (0=bin-exch,1=long,2=mix)'))
-    lines.append((_positive(p['swap_threshold'], 'swap_threshold', minimum=0), 'swapping threshold'))
+    lines += counted('ns') + counted('nbs')
+    lines.append((PMAPS.index(p['pmap']), 'PMAP process mapping (0=Row-,1=Column-major)'))
+    lines.append((len(p['grids']), '# of process grids (P x Q)'))
+    lines.append((' '.join(str(g[0]) for g in p['grids']), 'Ps'))
+    lines.append((' '.join(str(g[1]) for g in p['grids']), 'Qs'))
+    lines.append((repr(p['threshold']), 'threshold'))
+    lines += counted('pfacts', lambda v: str(FACTS.index(v))) + counted('nbmins') + counted('ndivs')
+    lines += counted('rfacts', lambda v: str(FACTS.index(v))) + counted('bcasts', lambda v: str(BCASTS.index(v)))
+    lines += counted('depths')
+    lines.append((SWAPS.index(p['swap']), 'SWAP (0=bin-exch,1=long,2=mix)'))
+    lines.append((p['swap_threshold'], 'swapping threshold'))
     lines.append((0 if p['l1_transposed'] else 1, 'L1 in (0=transposed,1=no-transposed) form'))
     lines.append((0 if p['u_transposed'] else 1, 'U  in (0=transposed,1=no-transposed) form'))
     lines.append((1 if p['equilibration'] else 0, 'Equilibration (0=no,1=yes)'))
-    lines.append((_positive(p['alignment'], 'alignment'), 'memory alignment in double (> 0)'))
+    lines.append((p['alignment'], 'memory alignment in double (> 0)'))
     return ''.join('%-16s %s\n' % (value, comment) if comment else '%s\n' % value
                    for value, comment in lines)
 
@@ -109,10 +128,9 @@ def render_hpccinf(params=None, ptrans_ns=None, ptrans_nbs=None):
     PTRANS runs on its own, smaller matrices; by default one of half the largest N.
     """
     text = render_hpl_dat(params, header='HPLinpack benchmark input file (hpcc)')
-    p = dict(DEFAULTS)
-    p.update(dict((k, v) for k, v in (params or {}).items() if v is not None))
-    ns = [_positive(v, 'ptrans_ns') for v in _list(ptrans_ns or [max(max(_list(p['ns'], 'ns')) // 2, 1)], 'ptrans_ns')]
-    nbs = [_positive(v, 'ptrans_nbs') for v in _list(ptrans_nbs or _list(p['nbs'], 'nbs')[:1], 'ptrans_nbs')]
+    p = normalise(params)
+    ns = [_positive(v, 'ptrans_ns') for v in _list(ptrans_ns or [max(max(p['ns']) // 2, 1)], 'ptrans_ns')]
+    nbs = [_positive(v, 'ptrans_nbs') for v in _list(ptrans_nbs or p['nbs'][:1], 'ptrans_nbs')]
     return text + ''.join('%-16s %s\n' % (value, comment) for value, comment in (
         ('####', 'line 32 separates HPL from PTRANS and is not read'),
         (len(ns), 'number of additional problem sizes for PTRANS'),
@@ -169,8 +187,7 @@ def parse_hpl_dat(text):
 
 def count_tests(params):
     """How many tests an HPL.dat runs: the product of every list's length."""
-    p = dict(DEFAULTS)
-    p.update(params or {})
+    p = normalise(params)
     count = 1
     for key in ('ns', 'nbs', 'grids', 'pfacts', 'nbmins', 'ndivs', 'rfacts', 'bcasts', 'depths'):
         count *= len(p[key])

@@ -62,6 +62,16 @@ def test_render_parse_round_trip(ns, grids, nbmins, depths, bcasts, swap, l1, eq
     parsed = hpl_dat.parse_hpl_dat(text)
     assert dict((k, parsed[k]) for k in params) == params
     assert hpl_dat.render_hpl_dat(parsed) == text
+    # What the results document records is what HPL reads, without reading the text back.
+    assert hpl_dat.normalise(params) == parsed
+
+
+def test_normalise_names_variants_and_makes_lists():
+    params = hpl_dat.normalise({'ns': 4000, 'pfacts': [0, 'Crout'], 'bcasts': 5, 'swap': 1, 'pmap': 'Column'})
+    assert (params['ns'], params['pfacts'], params['bcasts'], params['swap'], params['pmap']) == (
+        [4000], ['left', 'crout'], ['LnM'], 'long', 'column')
+    with pytest.raises(HplDatError, match='ndivs'):
+        hpl_dat.normalise({'ndivs': [1]})
 
 
 def test_hpccinf_is_hpl_dat_plus_ptrans():
