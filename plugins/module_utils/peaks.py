@@ -6,7 +6,7 @@
 Rpeak per core = clock (GHz) x double-precision FLOP per cycle. Raspberry Pi boards are
 known by their device-tree model; other Arm cores by their CPU part number. x86 clocks in
 a VM or under boost are not knowable from inside, so x86 gets no guess: give the peak per
-core explicitly (``hpl_rpeak_gflops_per_core``) to have an efficiency there.
+core explicitly (``benchmark_rpeak_gflops_per_core``) to have an efficiency there.
 """
 
 from __future__ import absolute_import, division, print_function

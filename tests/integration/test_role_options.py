@@ -1,0 +1,116 @@
+"""Every option of every role means the same from the inventory, -e key=value, -e '{json}'
+and -e @file.yml: the values each role's first task reads (picluster.hpl.role_options), for
+every option its argument spec declares, with a value of the declared type that is not its
+default."""
+
+import glob
+import json
+import os
+
+import pytest
+import yaml
+
+from helpers import ROOT, ansible_env, run
+
+pytestmark = pytest.mark.slow
+SPECS = dict((path.split(os.sep)[-3], yaml.safe_load(open(path))['argument_specs'])
+             for path in sorted(glob.glob(os.path.join(ROOT, 'roles', '*', 'meta', 'argument_specs.yml'))))
+# One value of each type, as the inventory (YAML) would hold it.
+SAMPLES = {'bool': True, 'int': 7, 'float': 0.25, 'list': ['a b', 'c'], 'dict': {'k': 1, 'v': [2]},
+           'path': '/srv/x', 'str': 'text', 'raw': 'raw'}
+
+
+def sample(option):
+    if option.get('choices'):
+        return option['choices'][-1]
+    value = SAMPLES[option.get('type', 'str')]
+    if option.get('type') == 'bool' and option.get('default') is True:
+        return False
+    return value
+
+
+def samples():
+    """{option: value} for every option of every role."""
+    return dict((name, sample(option)) for spec in SPECS.values() for entry in spec.values()
+                for name, option in entry['options'].items())
+
+
+def as_text(value):
+    """How a user writes the value with -e key=value (which splits words at spaces)."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(',', ':'))
+    if isinstance(value, bool):
+        return str(value).lower()
+    return 'null' if value is None else str(value)
+
+
+def typed_by_roles(env, tmp_path, name, args, host_vars=None):
+    """{role: typed options} as each role's first task reads them."""
+    out = tmp_path / ('%s.json' % name)
+    # sd_image_sha256 is the one option without a default.
+    hosts = {'localhost': dict(host_vars or {'sd_image_sha256': '0' * 64}, ansible_connection='local',
+                               ansible_python_interpreter='{{ ansible_playbook_python }}')}
+    inventory = tmp_path / ('%s-inventory.yml' % name)
+    inventory.write_text(yaml.safe_dump({'all': {'hosts': hosts}}))
+    lookups = ', '.join("'%s': lookup('picluster.hpl.role_options', '%s')" % (role, role) for role in SPECS)
+    playbook = tmp_path / 'typed.yml'
+    playbook.write_text(yaml.safe_dump([{
+        'hosts': 'localhost', 'gather_facts': False,
+        'tasks': [{'ansible.builtin.copy': {'content': '{{ {%s} | to_json }}' % lookups, 'dest': str(out)}}]}]))
+    result = run(['ansible-playbook', '-i', str(inventory), str(playbook)] + list(args), env)
+    assert result.returncode == 0, result.stdout
+    with open(str(out)) as handle:
+        return json.load(handle), result.stdout
+
+
+def test_every_option_is_the_same_from_every_source(tmp_path, collections_dir):
+    env = ansible_env(collections_dir)
+    values = samples()
+    key_value = [arg for name, value in sorted(values.items()) for arg in ('-e', '%s=%s' % (name, as_text(value)))]
+    vars_file = tmp_path / 'vars.yml'
+    vars_file.write_text(yaml.safe_dump(values))
+    sources = {
+        'inventory': typed_by_roles(env, tmp_path, 'inventory', [], host_vars=values),
+        'key=value': typed_by_roles(env, tmp_path, 'key-value', key_value),
+        'json': typed_by_roles(env, tmp_path, 'json', ['-e', json.dumps(values)]),
+        '@file': typed_by_roles(env, tmp_path, 'file', ['-e', '@%s' % vars_file]),
+    }
+    expected = dict((role, dict((name[len(role) + 1:], values[name]) for name in entry['options']))
+                    for role, spec in SPECS.items() for entry in [spec['main']])
+    for source, (typed, _output) in sources.items():
+        assert typed == expected, source
+
+
+def test_null_and_empty_text_are_null_for_numbers(tmp_path, collections_dir):
+    env = ansible_env(collections_dir)
+    args = ['-e', 'benchmark_max_seconds=null', '-e', 'benchmark_nb=', '-e', 'benchmark_governor=~',
+            '-e', 'sd_image_url=', '-e', 'benchmark_fail_on_residual=no']
+    typed, _output = typed_by_roles(env, tmp_path, 'nulls', args)
+    benchmark = typed['benchmark']
+    assert (benchmark['max_seconds'], benchmark['nb'], benchmark['governor']) == (None, None, None)
+    assert benchmark['fail_on_residual'] is False
+    assert typed['sd_image']['url'] == ''
+
+
+def test_a_value_of_the_wrong_type_is_refused_naming_the_option(tmp_path, collections_dir):
+    env = ansible_env(collections_dir)
+    playbook = tmp_path / 'wrong.yml'
+    playbook.write_text(yaml.safe_dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {'ansible.builtin.debug': {'msg': "{{ lookup('picluster.hpl.role_options', 'benchmark') }}"}}]}]))
+    result = run(['ansible-playbook', '-i', 'localhost,', '-c', 'local', str(playbook),
+                  '-e', 'benchmark_max_n=12.5'], env)
+    assert result.returncode != 0
+    assert "benchmark_max_n" in result.stdout and 'cannot be converted to an int' in result.stdout
+
+
+def test_a_near_miss_is_named_with_the_real_option_once(tmp_path, collections_dir):
+    env = ansible_env(collections_dir)
+    args = ['-e', 'hpl_memory_fraction=0.85', '-e', 'benchmark_maxseconds=60', '-e', 'mpi_zzz=1',
+            '-e', 'hpl_node_ranks=2', '-e', 'other_setting=1']
+    _typed, output = typed_by_roles(env, tmp_path, 'near', args)
+    warnings = [line for line in output.splitlines() if 'no role of picluster.hpl reads it' in line]
+    assert sorted(w.split('[WARNING]: ', 1)[1] for w in warnings) == [
+        'benchmark_maxseconds is set, but no role of picluster.hpl reads it; did you mean benchmark_max_seconds?',
+        'hpl_memory_fraction is set, but no role of picluster.hpl reads it; did you mean benchmark_memory_fraction?',
+        'mpi_zzz is set, but no role of picluster.hpl reads it.',
+    ]
