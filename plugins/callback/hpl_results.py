@@ -21,8 +21,10 @@ description:
     result, efficiency against Rpeak (and against measured DGEMM), the TOP500 placement and
     the output text itself. Its JSON Schema is
     C(schemas/hpl_results.schema.json) in the collection.
-  - The C(picluster_hpl_run) fact is a mapping with C(output) (the text of the xhpl or hpcc
-    run) and optionally C(hosts), C(head), C(hpl_dat) (the input file's text), C(mpi),
+  - The C(picluster_hpl_run) fact is a mapping with C(document), a results document that
+    M(picluster.hpl.hpl_document) made (the picluster.hpl.benchmark role sets it so), or
+    with C(output) (the text of the xhpl or hpcc run) and optionally C(hosts), C(head),
+    C(hpl_dat) (the parameters, or the input file's text), C(mpi),
     C(blas), C(hpl), C(sizing) (what M(picluster.hpl.hpl_params) returned), C(command),
     C(rc), C(started), C(finished), C(rpeak_gflops) (overrides the peak from the nodes)
     and C(dgemm_gflops) (the cluster's measured DGEMM rate; hpcc output brings its own).
@@ -32,8 +34,12 @@ requirements:
 options:
   results_dir:
     description:
-      - Directory for the JSON documents, created if missing. A relative path is taken from
-        the directory ansible-playbook runs in.
+      - Directory for the JSON documents, created if missing.
+      - A relative path set in C(ansible.cfg) is taken from that file's directory (as Ansible
+        takes every path setting there); from the environment, or the default, it is taken
+        from the directory ansible-playbook runs in.
+      - M(picluster.hpl.hpl_document) writes into the same directory when this callback is
+        not enabled.
     type: path
     default: results
     env:
@@ -43,15 +49,11 @@ options:
         key: results_dir
 '''
 
-import json
-import os
-import tempfile
-
 from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.ajson import AnsibleJSONEncoder
 from ansible.plugins.callback import CallbackBase
 from ansible_collections.picluster.hpl.plugins.module_utils.results import (
-    build_document, headline, node_from_facts)
+    build_document, headline, node_from_facts, write_document)
 
 RUN_FACT = 'picluster_hpl_run'
 
@@ -83,40 +85,34 @@ class CallbackModule(CallbackBase):
             self._record_run(host, facts[RUN_FACT])
 
     def _record_run(self, host, run):
-        try:
-            run = dict(run)
-            run.setdefault('head', host)
-            hosts = run.get('hosts') or [host]
-            run['hosts'] = list(hosts)
-            nodes = dict((name, node_from_facts(name, self._facts.get(name))) for name in run['hosts'])
-            document = build_document(run, nodes)
-        except (TypeError, ValueError) as exc:
-            self._display.warning("hpl_results: cannot make a results document from %s's %s fact: %s"
-                                  % (host, RUN_FACT, to_text(exc)))
-            return
+        # A document made by picluster.hpl.hpl_document, whose task showed its summary; or a
+        # run record to make one from.
+        document = run.get('document') if isinstance(run, dict) else None
+        if not isinstance(document, dict):
+            try:
+                document = self._document(host, run)
+            except (AttributeError, TypeError, ValueError) as exc:
+                self._display.warning("hpl_results: cannot make a results document from %s's %s fact: %s"
+                                      % (host, RUN_FACT, to_text(exc)))
+                return
+            self._display.display(headline(document))
         path = self._write(document)
-        self._display.display(headline(document))
         if path:
             self._display.display("HPL results: %s" % path)
 
+    def _document(self, host, run):
+        run = dict(run)
+        run.setdefault('head', host)
+        run['hosts'] = list(run.get('hosts') or [host])
+        nodes = dict((name, node_from_facts(name, self._facts.get(name))) for name in run['hosts'])
+        return build_document(run, nodes)
+
     def _write(self, document):
-        directory = os.path.abspath(os.path.expanduser(self._results_dir))
-        path = os.path.join(directory, 'hpl-%s.json' % document['id'])
         try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory)
-            suffix = 1
-            while os.path.exists(path):  # two runs within one second keep both documents
-                suffix += 1
-                path = os.path.join(directory, 'hpl-%s-%d.json' % (document['id'], suffix))
-            handle, temporary = tempfile.mkstemp(dir=directory, prefix='.hpl-', suffix='.json')
-            with os.fdopen(handle, 'w') as out:
-                json.dump(document, out, cls=AnsibleJSONEncoder, indent=2, sort_keys=True)
-                out.write('\n')
-            os.replace(temporary, path)
+            path = write_document(self._results_dir, document, encoder=AnsibleJSONEncoder)
         except (IOError, OSError) as exc:
-            self._display.warning("hpl_results: could not write %s: %s (the run's output is still "
-                                  "on the head node)" % (path, to_text(exc)))
+            self._display.warning("hpl_results: could not write hpl-%s.json in %s: %s (the run's output is "
+                                  "still on the head node)" % (document.get('id'), self._results_dir, to_text(exc)))
             return None
         self._written.append(path)
         return path

@@ -13,7 +13,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import json
+import os
 import re
+import tempfile
 
 from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat, hpl_output, peaks, top500
 
@@ -50,20 +53,16 @@ def node_from_facts(name, facts):
 def build_document(run, nodes, now=None):
     """The results document for one run.
 
-    ``run`` is the ``picluster_hpl_run`` record (``output`` required; ``hosts``, ``hpl_dat``,
-    ``mpi``, ``blas``, ``hpl``, ``sizing``, ``command``, ``rc``, ``started``, ``finished`` and
-    ``rpeak_gflops`` optional); ``nodes`` maps host name to its node entry.
+    ``run`` is the ``picluster_hpl_run`` record (``output`` required; ``hosts``, ``hpl_dat``
+    (the parameters, or the input file's text), ``mpi``, ``blas``, ``hpl``, ``sizing``,
+    ``command``, ``rc``, ``started``, ``finished`` and ``rpeak_gflops`` optional); ``nodes``
+    maps host name to its node entry.
     """
     if not isinstance(run, dict) or not isinstance(run.get('output'), str):
         raise ValueError("the picluster_hpl_run record needs the run's output text in 'output'")
     now = now or datetime.datetime.now(datetime.timezone.utc)
     parsed = hpl_output.parse_hpl_output(run['output'])
-    parameters = None
-    if run.get('hpl_dat'):
-        try:
-            parameters = hpl_dat.parse_hpl_dat(run['hpl_dat'])
-        except (hpl_dat.HplDatError, IndexError, ValueError):
-            parameters = None
+    parameters = _hpl_dat(run.get('hpl_dat'))
     ranks = _ranks_per_host(run.get('sizing') or {})
     entries = []
     for name in run.get('hosts') or sorted(nodes):
@@ -111,11 +110,44 @@ def build_document(run, nodes, now=None):
     return document
 
 
+def _hpl_dat(given):
+    """The run's HPL.dat parameters: from the parameters themselves, else read from the text."""
+    try:
+        if isinstance(given, dict):
+            return hpl_dat.normalise(given)
+        return hpl_dat.parse_hpl_dat(given) if given else None
+    except (hpl_dat.HplDatError, IndexError, ValueError):
+        return None
+
+
 def boot_medium(entries):
     """The cluster's boot medium: the nodes' own when they agree, ``mixed`` when they
     don't, None when unknown - so a PXE-versus-SD comparison is one query over results."""
     media = set(entry.get('boot_medium') for entry in entries) - set([None])
     return (media.pop() if len(media) == 1 else 'mixed') if media else None
+
+
+def write_document(directory, document, encoder=None):
+    """Write ``document`` as ``<directory>/hpl-<id>.json`` (created if missing) and return the
+    path. Atomic: a reader sees the whole file or none; two runs in one second keep both."""
+    directory = os.path.abspath(os.path.expanduser(directory))
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+    path = os.path.join(directory, 'hpl-%s.json' % document['id'])
+    suffix = 1
+    while os.path.exists(path):
+        suffix += 1
+        path = os.path.join(directory, 'hpl-%s-%d.json' % (document['id'], suffix))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix='.hpl-', suffix='.json')
+    try:
+        with os.fdopen(handle, 'w') as out:
+            json.dump(document, out, cls=encoder, indent=2, sort_keys=True)
+            out.write('\n')
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return path
 
 
 def headline(document):
@@ -129,7 +161,7 @@ def headline(document):
     if document['efficiency'] is not None:
         text += ", %.1f%% of Rpeak %.1f GFLOPS" % (100 * document['efficiency'], document['rpeak_gflops'])
     else:
-        text += ", Rpeak unknown (set hpl_rpeak_gflops_per_core)"
+        text += ", Rpeak unknown (set benchmark_rpeak_gflops_per_core)"
     if document.get('efficiency_vs_dgemm') is not None:
         text += ", %.1f%% of DGEMM %.1f GFLOPS" % (100 * document['efficiency_vs_dgemm'], document['dgemm_gflops'])
     return text + ". " + document['top500']['summary']

@@ -7,11 +7,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'fixtures')
-PLUGINS = {
-    'module': ['hpl_params', 'node_facts', 'pi_image', 'sd_card_write', 'netboot_eeprom'],
-    'filter': ['hpl_problem_size', 'hpl_grid', 'hpl_nodes', 'hpl_parse_output', 'top500_rank', 'pi_image_problems'],
-    'callback': ['hpl_results'],
-}
+# Where each kind of plugin documents itself: a filter in its <name>.yml, the others in
+# their own .py file.
+PLUGIN_DOCS = {'module': 'modules/*.py', 'filter': 'filter/*.yml', 'callback': 'callback/*.py', 'lookup': 'lookup/*.py'}
 # Modules whose EXAMPLES need a Raspberry Pi OS image, an SD card or a Pi: documented and
 # tested elsewhere (tests/integration/test_sd_image.py, molecule/netboot), not run as examples.
 EXAMPLES_NOT_RUN = {'pi_image', 'sd_card_write', 'netboot_eeprom'}

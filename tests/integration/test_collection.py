@@ -11,16 +11,36 @@ import jsonschema
 import pytest
 import yaml
 
-from helpers import EXAMPLES_NOT_RUN, FIXTURES, LOCAL_INVENTORY, PLUGINS, ROOT, ansible_env, run
+from helpers import EXAMPLES_NOT_RUN, FIXTURES, LOCAL_INVENTORY, PLUGIN_DOCS, ROOT, ansible_env, run
 
 pytestmark = pytest.mark.slow
 SCHEMA = os.path.join(ROOT, 'schemas', 'hpl_results.schema.json')
 
 
+def plugin_files():
+    """{(kind, FQCN)} of every plugin file in the repository."""
+    return set((kind, 'picluster.hpl.' + os.path.splitext(os.path.basename(path))[0])
+               for kind, pattern in PLUGIN_DOCS.items()
+               for path in glob.glob(os.path.join(ROOT, 'plugins', pattern)) if not path.endswith('__init__.py'))
+
+
+def plugin_list(env):
+    """{(kind, FQCN)} of every plugin that ansible-doc --list finds in the collection."""
+    listed = set()
+    for kind in PLUGIN_DOCS:
+        result = run(['ansible-doc', '--list', '--json', '-t', kind, 'picluster.hpl'], env)
+        assert result.returncode == 0, result.stdout
+        listed.update((kind, name) for name in json.loads(result.stdout))
+    return listed
+
+
 def plugin_docs(env):
     docs = {}
-    for kind, names in PLUGINS.items():
-        result = run(['ansible-doc', '--json', '-t', kind] + ['picluster.hpl.' + n for n in names], env)
+    by_kind = {}
+    for kind, name in plugin_list(env):
+        by_kind.setdefault(kind, []).append(name)
+    for kind, names in sorted(by_kind.items()):
+        result = run(['ansible-doc', '--json', '-t', kind] + sorted(names), env)
         assert result.returncode == 0, result.stdout
         for name, doc in json.loads(result.stdout).items():
             docs[(kind, name)] = doc
@@ -44,8 +64,10 @@ def examples_playbook(docs, directory):
 
 
 def test_every_plugin_is_documented(collections_dir):
-    docs = plugin_docs(ansible_env(collections_dir))
-    assert len(docs) == sum(len(v) for v in PLUGINS.values())
+    env = ansible_env(collections_dir)
+    assert plugin_list(env) == plugin_files()
+    docs = plugin_docs(env)
+    assert len(docs) == len(plugin_files())
     for (kind, name), doc in docs.items():
         assert doc['doc']['short_description'], name
         if kind != 'callback':
@@ -141,6 +163,36 @@ def test_callback_write_error_is_a_warning_not_a_failure(collections_dir, tmp_pa
     assert 'HPL PASSED: 74.16 GFLOPS' in result.stdout
 
 
+def test_without_the_callback_the_document_is_written_where_documented(collections_dir, tmp_path):
+    """hpl_document writes the run itself when the callback is off: into results_dir, which
+    is relative to the ansible.cfg that sets it, or to the current directory from the
+    environment; and it says so first."""
+    config_dir, work_dir = tmp_path / 'project', tmp_path / 'elsewhere'
+    config_dir.mkdir()
+    work_dir.mkdir()
+    (config_dir / 'ansible.cfg').write_text('[defaults]\n[picluster_hpl]\nresults_dir = saved\n')
+    (work_dir / 'inventory.yml').write_text(LOCAL_INVENTORY)
+    playbook = work_dir / 'document.yml'
+    playbook.write_text(yaml.safe_dump([{'hosts': 'cluster', 'gather_facts': True, 'tasks': [
+        {'picluster.hpl.hpl_document': None},
+        {'picluster.hpl.hpl_document': {'run': {
+            'output': "{{ lookup('ansible.builtin.file', '%s') }}" % os.path.join(FIXTURES, 'hpl', 'single_passed.out'),
+            'hpl_dat': {'ns': [4032], 'nbs': [192], 'grids': [[1, 2]]}}}, 'register': 'made'},
+        {'ansible.builtin.debug': {'msg': '{{ made.headline }}'}}]}]))
+    for env_dir, where in ((None, config_dir / 'saved'), ('relative', work_dir / 'relative')):
+        env = ansible_env(collections_dir, config=str(config_dir / 'ansible.cfg'))
+        env.pop('PICLUSTER_HPL_RESULTS_DIR', None)
+        if env_dir:
+            env['PICLUSTER_HPL_RESULTS_DIR'] = env_dir
+        result = run(['ansible-playbook', '-i', 'inventory.yml', str(playbook)], env, cwd=work_dir)
+        assert result.returncode == 0, result.stdout
+        assert 'The picluster.hpl.hpl_results callback is not enabled' in result.stdout
+        assert 'writes its results into %s itself' % where in result.stdout
+        (document,) = load_documents(where)
+        assert document['hpl_dat']['nbs'] == [192] and document['best']['gflops'] == 74.16
+        assert 'HPL PASSED: 74.16 GFLOPS' in result.stdout
+
+
 def test_built_collection_installs_and_works_by_fqcn(tmp_path):
     build = run(['ansible-galaxy', 'collection', 'build', '--output-path', str(tmp_path), ROOT],
                 ansible_env(str(tmp_path / 'none')))
@@ -149,9 +201,14 @@ def test_built_collection_installs_and_works_by_fqcn(tmp_path):
     with tarfile.open(tarball) as archive:
         names = set(archive.getnames())
     for wanted in ('data/top500_rmax_1993_2014.csv', 'schemas/hpl_results.schema.json',
-                   'plugins/module_utils/hpl_output.py', 'plugins/filter/top500_rank.yml', 'MANIFEST.json'):
+                   'plugins/module_utils/hpl_output.py', 'plugins/filter/top500_rank.yml', 'MANIFEST.json',
+                   'playbooks/site.yml', 'roles/pxe_server/meta/argument_specs.yml', 'changelogs/changelog.yaml'):
         assert wanted in names
-    assert not any(n.startswith(('.cache', '.venv', 'tests/output', 'results')) for n in names)
+    # What an installed user runs and reads, and nothing of the repository's own tooling.
+    assert set(n.split('/')[0] for n in names) == {
+        'MANIFEST.json', 'FILES.json', 'README.md', 'CHANGELOG.md', 'requirements.txt', 'changelogs', 'data', 'meta',
+        'playbooks', 'plugins', 'roles', 'schemas'}
+    assert not any(n.startswith('changelogs/fragments') for n in names)
 
     installed = tmp_path / 'collections'
     install = run(['ansible-galaxy', 'collection', 'install', '--no-deps', '-p', str(installed), tarball],
@@ -168,6 +225,20 @@ def test_built_collection_installs_and_works_by_fqcn(tmp_path):
     result = run(['ansible-playbook', '-i', str(tmp_path / 'inventory.yml'), playbook], env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     assert 'would have ranked #336 on the June 1999 TOP500 list' in result.stdout
+
+
+def test_changelog_fragments_lint_and_changelog_md_is_generated(tmp_path):
+    """Every fragment is valid, and CHANGELOG.md is what changelogs/changelog.yaml makes."""
+    lint = run(['antsibull-changelog', 'lint'], ansible_env(str(tmp_path)))
+    assert lint.returncode == 0 and not lint.stdout.strip(), lint.stdout
+    copy = tmp_path / 'collection'
+    shutil.copytree(ROOT, str(copy), ignore=shutil.ignore_patterns('.cache', '.venv', '.git', 'results'))
+    generate = run(['antsibull-changelog', 'generate'], ansible_env(str(tmp_path)), cwd=copy)
+    assert generate.returncode == 0, generate.stdout
+    with open(os.path.join(ROOT, 'CHANGELOG.md')) as ours, open(str(copy / 'CHANGELOG.md')) as generated:
+        assert ours.read() == generated.read(), 'run antsibull-changelog generate and commit CHANGELOG.md'
+    with open(os.path.join(ROOT, 'changelogs', 'changelog.yaml')) as handle:
+        assert '0.1.0' in yaml.safe_load(handle)['releases']
 
 
 def test_ansible_lint_production_profile():

@@ -75,7 +75,16 @@ def apt_arguments(report, task_name):
 
 
 def extra_vars(**values):
-    return ['-e', json.dumps(values)]
+    """-e key=value for each value, as users type them: every run here checks that options
+    given as text mean what they say (tests/integration/test_role_options.py checks each one)."""
+    args = []
+    for name, value in sorted(values.items()):
+        if isinstance(value, (list, dict)):
+            text = json.dumps(value, separators=(',', ':'))
+        else:
+            text = 'null' if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        args += ['-e', '%s=%s' % (name, text)]
+    return args
 
 
 def test_run_command_benchmarks_this_machine(tmp_path):
@@ -85,6 +94,7 @@ def test_run_command_benchmarks_this_machine(tmp_path):
                  ansible_env(os.path.join(ROOT, '.cache', 'collections'), results_dir=tmp_path))
     elapsed = time.time() - started
     assert result.returncode == 0, result.stdout[-5000:]
+    assert 'no role of picluster.hpl reads it' not in result.stdout
     (doc,) = documents(tmp_path)
     print('first run: %.0f s, %.2f GFLOPS, %.1f%% of DGEMM %.1f GFLOPS'
           % (elapsed, doc['best']['gflops'], 100 * doc['efficiency_vs_dgemm'], doc['dgemm_gflops']))
@@ -253,3 +263,32 @@ def test_switching_mpi_implementation(tmp_path, collections_dir):
     assert selected('mpi') == '/usr/bin/mpicc.mpich'
     assert 'Open MPI' in switch('openmpi')
     assert selected('mpi') == '/usr/bin/mpicc.openmpi' and selected('mpirun') == '/usr/bin/mpirun.openmpi'
+
+
+def test_installed_collection_runs_site_by_fqcn_and_records_without_the_callback(tmp_path):
+    """As a user installs it: the built tarball in an empty collections path outside the
+    repository, picluster.hpl.site by FQCN with -e options, no results callback enabled."""
+    build = run(['ansible-galaxy', 'collection', 'build', '--output-path', str(tmp_path), ROOT],
+                ansible_env(str(tmp_path / 'none')))
+    assert build.returncode == 0, build.stdout
+    (tarball,) = glob.glob(str(tmp_path / 'picluster-hpl-*.tar.gz'))
+    installed = tmp_path / 'collections'
+    install = run(['ansible-galaxy', 'collection', 'install', '--no-deps', '-p', str(installed), tarball],
+                  ansible_env(str(installed)))
+    assert install.returncode == 0, install.stdout
+    project = tmp_path / 'project'
+    project.mkdir()
+    (project / 'ansible.cfg').write_text('[defaults]\ninterpreter_python = auto_silent\n')
+    (project / 'inventory.yml').write_text(
+        'cluster:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
+        '      ansible_python_interpreter: /usr/bin/python3\n  vars:\n    hpl_install_method: hpcc\n')
+    env = ansible_env(str(installed), config=str(project / 'ansible.cfg'))
+    result = run(['ansible-playbook', '-i', 'inventory.yml', 'picluster.hpl.site']
+                 + extra_vars(benchmark_max_seconds=None, benchmark_max_n=2000, benchmark_fail_on_residual=True),
+                 env, cwd=project)
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert 'The picluster.hpl.hpl_results callback is not enabled' in result.stdout
+    (doc,) = documents(project / 'results')
+    assert doc['status'] == 'passed' and doc['sizing']['n'] <= 2000
+    assert 'HPL results: %s' % (project / 'results' / ('hpl-%s.json' % doc['id'])) in result.stdout
+    print([line for line in result.stdout.splitlines() if 'HPL PASSED' in line][0].strip(' "'))

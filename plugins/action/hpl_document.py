@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: picluster.hpl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The results document of a run, made on the controller (see plugins/modules/hpl_document.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible import constants as C
+from ansible.module_utils.common.text.converters import to_text
+from ansible.parsing.ajson import AnsibleJSONEncoder
+from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import callback_loader
+from ansible_collections.picluster.hpl.plugins.module_utils.results import (
+    build_document, headline, node_from_facts, write_document)
+
+CALLBACK = 'picluster.hpl.hpl_results'
+
+
+def results_dir():
+    """The callback's results_dir setting, resolved as the callback resolves it."""
+    callback = callback_loader.get(CALLBACK)
+    callback.set_options()
+    return os.path.abspath(os.path.expanduser(callback.get_option('results_dir')))
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        dummy, args = self.validate_argument_spec(argument_spec={'run': {'type': 'dict'}})
+        enabled = CALLBACK in (C.CALLBACKS_ENABLED or [])
+        result.update(changed=False, callback_enabled=enabled, results_dir=results_dir())
+        if not args['run']:
+            if not enabled:
+                self._display.warning('The %s callback is not enabled (callbacks_enabled in ansible.cfg, or '
+                                      'ANSIBLE_CALLBACKS_ENABLED): the benchmark writes its results into %s itself.'
+                                      % (CALLBACK, result['results_dir']))
+            return result
+        try:
+            document = self._document(dict(args['run']), task_vars)
+        except (TypeError, ValueError) as exc:
+            return dict(result, failed=True, msg='hpl_document: %s' % to_text(exc))
+        result.update(document=document, headline=headline(document))
+        if not enabled and not self._task.check_mode:
+            self._write(result, document)
+        return result
+
+    @staticmethod
+    def _document(run, task_vars):
+        """The document, with each node's entry from its facts in hostvars."""
+        hostvars = task_vars['hostvars']
+        run.setdefault('head', task_vars['inventory_hostname'])
+        run['hosts'] = list(run.get('hosts') or [run['head']])
+        nodes = dict((name, node_from_facts(name, hostvars[name].get('ansible_facts') if name in hostvars else {}))
+                     for name in run['hosts'])
+        return build_document(run, nodes)
+
+    def _write(self, result, document):
+        try:
+            result['path'] = write_document(result['results_dir'], document, encoder=AnsibleJSONEncoder)
+            result['changed'] = True
+        except (IOError, OSError) as exc:
+            self._display.warning('hpl_document: could not write hpl-%s.json in %s: %s (the run\'s output is still '
+                                  'on the head node)' % (document['id'], result['results_dir'], to_text(exc)))
