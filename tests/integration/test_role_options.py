@@ -81,15 +81,35 @@ def test_every_option_is_the_same_from_every_source(tmp_path, collections_dir):
         assert typed == expected, source
 
 
-def test_null_and_empty_text_are_null_for_numbers(tmp_path, collections_dir):
+def test_null_text_is_null_for_text_and_json_null_for_numbers(tmp_path, collections_dir):
     env = ansible_env(collections_dir)
-    args = ['-e', 'benchmark_max_seconds=null', '-e', 'benchmark_nb=', '-e', 'benchmark_governor=~',
-            '-e', 'sd_image_url=', '-e', 'benchmark_fail_on_residual=no']
+    args = ['-e', '{"benchmark_max_seconds": null, "benchmark_nb": null}', '-e', 'benchmark_governor=~',
+            '-e', 'sd_image_url=', '-e', 'benchmark_fail_on_residual=no', '-e', 'netboot_client_tftp_ip=null']
     typed, _output = typed_by_roles(env, tmp_path, 'nulls', args)
     benchmark = typed['benchmark']
     assert (benchmark['max_seconds'], benchmark['nb'], benchmark['governor']) == (None, None, None)
     assert benchmark['fail_on_residual'] is False
-    assert typed['sd_image']['url'] == ''
+    assert typed['sd_image']['url'] == '' and typed['netboot_client']['tftp_ip'] is None
+
+
+def test_in_a_role_a_null_number_as_text_is_refused_before_anything_runs(tmp_path, collections_dir):
+    """Ansible checks a role's arguments before its first task: the text null for a number
+    is refused there, naming the option; JSON null passes and reaches the role typed."""
+    env = ansible_env(collections_dir)
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text('cluster:\n  hosts:\n    localhost:\n      ansible_connection: local\n')
+    playbook = tmp_path / 'benchmark.yml'
+    playbook.write_text(yaml.safe_dump([{'hosts': 'cluster', 'gather_facts': False,
+                                         'roles': ['picluster.hpl.benchmark']}]))
+    refused = run(['ansible-playbook', '-i', str(inventory), str(playbook), '-e', 'benchmark_max_seconds=null'], env)
+    assert refused.returncode != 0
+    assert "argument 'benchmark_max_seconds' is of type str and we were unable to convert to float" in refused.stdout
+    assert 'Read the options' not in refused.stdout
+    passed = run(['ansible-playbook', '-i', str(inventory), str(playbook),
+                  '-e', '{"benchmark_max_seconds": null}', '-e', 'benchmark_memory_fraction=0.5'], env)
+    # Typed and checked: the role gets as far as asking for the install roles' facts.
+    assert 'the picluster.hpl.mpi, blas and hpl roles must run first' in passed.stdout, passed.stdout[-3000:]
+    assert 'benchmark_memory_fraction must be in (0, 0.95] (got 0.5)' in passed.stdout
 
 
 def test_a_value_of_the_wrong_type_is_refused_naming_the_option(tmp_path, collections_dir):

@@ -78,11 +78,18 @@ def extra_vars(**values):
     """-e key=value for each value, as users type them: every run here checks that options
     given as text mean what they say (tests/integration/test_role_options.py checks each one)."""
     args = []
+    # Ansible's own check of a role's arguments refuses the text null for a number: a
+    # null goes as JSON, as a user must give it.
+    nulls = dict((name, None) for name, value in values.items() if value is None)
+    if nulls:
+        args += ['-e', json.dumps(nulls)]
     for name, value in sorted(values.items()):
+        if value is None:
+            continue
         if isinstance(value, (list, dict)):
             text = json.dumps(value, separators=(',', ':'))
         else:
-            text = 'null' if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            text = str(value).lower() if isinstance(value, bool) else str(value)
         args += ['-e', '%s=%s' % (name, text)]
     return args
 
