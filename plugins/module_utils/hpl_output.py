@@ -125,91 +125,113 @@ def parse_hpl_output(text):
         text = ''
     if not isinstance(text, str):
         raise TypeError("HPL output must be text, got %s" % type(text).__name__)
-    results = []
-    summary = None
-    errors = []
-    hpcc = None
-    pending_error = None
-    in_hpcc = False
-    in_summary = False
+    reader = _Reader()
     for line in text.splitlines():
-        if in_hpcc:
-            if _HPCC_END.match(line):
-                in_hpcc = False
-                continue
-            match = _HPCC_KEY.match(line.strip())
-            if match:
-                hpcc[match.group(1)] = _number(match.group(2))
-            continue
+        reader.read(line)
+    return reader.parsed()
+
+
+class _Reader(object):
+    """One pass over the lines of a run: each step takes the line it recognises and says so."""
+
+    def __init__(self):
+        self.results, self.summary, self.errors, self.hpcc = [], None, [], None
+        self._pending_error = None
+        self._section = None  # 'hpcc' inside hpcc's summary, 'summary' under HPL's "Finished"
+
+    def read(self, line):
+        if self._section == 'hpcc':
+            self._hpcc_line(line)
+            return
+        # Only the lines right under HPL's "Finished" count: hpcc's PTRANS has its own.
+        if self._section == 'summary' and self._summary_line(line):
+            return
+        self._section = None
+        for step in (self._row, self._residual, self._summary_start, self._hpl_error, self._hpcc_start):
+            if step(line):
+                return
+        self._mpi_failure(line)
+
+    def parsed(self):
+        errors = self.errors + ([self._pending_error] if self._pending_error else [])
+        parsed = {
+            'results': self.results,
+            'summary': self.summary,
+            'errors': errors,
+            'status': _overall_status(self.results, self.summary, errors),
+            'best': best_result(self.results),
+        }
+        if self.hpcc is not None:
+            parsed['hpcc'] = self.hpcc
+        return parsed
+
+    def _row(self, line):
         match = _ROW.match(line)
         if match:
             row = {'tv': match.group('tv')}
             row.update(_variant(match))
-            row.update({
-                'n': int(match.group('n')),
-                'nb': int(match.group('nb')),
-                'p': int(match.group('p')),
-                'q': int(match.group('q')),
-                'time_s': float(match.group('time')),
-                'gflops': float(match.group('gflops')),
-                'residual': None,
-                'status': 'unchecked',
-            })
-            results.append(row)
-            continue
+            row.update(dict((key, int(match.group(key))) for key in ('n', 'nb', 'p', 'q')))
+            row.update({'time_s': float(match.group('time')), 'gflops': float(match.group('gflops')),
+                        'residual': None, 'status': 'unchecked'})
+            self.results.append(row)
+        return match
+
+    def _residual(self, line):
         match = _RESIDUAL.match(line)
-        if match:
-            target = _last_unchecked(results)
-            if target is not None:
-                target['residual'] = float(match.group('value'))
-                target['status'] = match.group('status').lower()
-            continue
+        target = _last_unchecked(self.results) if match else None
+        if target is not None:
+            target['residual'] = float(match.group('value'))
+            target['status'] = match.group('status').lower()
+        return match
+
+    def _summary_start(self, line):
         match = _SUMMARY_START.match(line)
         if match:
-            summary = {'finished': int(match.group(1)), 'passed': 0, 'failed': 0,
-                       'skipped': 0, 'unchecked': 0}
-            in_summary = True
-            continue
-        if in_summary:
-            # Only the lines right under HPL's "Finished" count: hpcc's PTRANS has its own.
-            match = _SUMMARY_LINE.match(line)
-            if match:
-                summary[_SUMMARY_KEY[match.group(2)]] = int(match.group(1))
-                continue
-            in_summary = False
+            self.summary = {'finished': int(match.group(1)), 'passed': 0, 'failed': 0, 'skipped': 0, 'unchecked': 0}
+            self._section = 'summary'
+        return match
+
+    def _summary_line(self, line):
+        match = _SUMMARY_LINE.match(line)
+        if match:
+            self.summary[_SUMMARY_KEY[match.group(2)]] = int(match.group(1))
+        return match
+
+    def _hpl_error(self, line):
+        """HPL ERROR's first line names where; the >>> line after it says what."""
         match = _HPL_ERROR.match(line)
         if match:
-            pending_error = "HPL ERROR in %s (process %s, line %s)" % (
-                match.group(3), match.group(1), match.group(2))
-            continue
+            self._pending_error = "HPL ERROR in %s (process %s, line %s)" % (match.group(3), match.group(1), match.group(2))
+            return True
         match = _HPL_ERROR_TEXT.match(line)
-        if match and pending_error:
-            errors.append("%s: %s" % (pending_error, match.group(1)))
-            pending_error = None
-            continue
+        if match and self._pending_error:
+            self.errors.append("%s: %s" % (self._pending_error, match.group(1)))
+            self._pending_error = None
+            return True
+        return False
+
+    def _hpcc_start(self, line):
         if _HPCC_SECTION.match(line):
-            in_hpcc = True
-            hpcc = {}
-            continue
+            self._section, self.hpcc = 'hpcc', {}
+            return True
+        return False
+
+    def _hpcc_line(self, line):
+        if _HPCC_END.match(line):
+            self._section = None
+            return
+        match = _HPCC_KEY.match(line.strip())
+        if match:
+            self.hpcc[match.group(1)] = _number(match.group(2))
+
+    def _mpi_failure(self, line):
         for pattern, message in _MPI_FAILURES:
             match = pattern.search(line)
             if match:
                 readable = message.format(*match.groups())
-                if readable not in errors:
-                    errors.append(readable)
-                break
-    if pending_error:
-        errors.append(pending_error)
-    parsed = {
-        'results': results,
-        'summary': summary,
-        'errors': errors,
-        'status': _overall_status(results, summary, errors),
-        'best': best_result(results),
-    }
-    if hpcc is not None:
-        parsed['hpcc'] = hpcc
-    return parsed
+                if readable not in self.errors:
+                    self.errors.append(readable)
+                return
 
 
 def _last_unchecked(results):

@@ -1,15 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: picluster.hpl contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Raspberry Pi OS images: read their partitions, edit them without booting or mounting.
+"""What a Raspberry Pi OS node gets written into its image (or its netboot trees).
 
-A Raspberry Pi OS image is an MBR disk with a FAT boot partition (firmware, kernel,
-``config.txt``, ``cmdline.txt``) and an ext4 root. Both are edited in place: FAT through
-mtools, ext4 through debugfs (e2fsprogs), so neither needs the kernel's VFAT or a loop
-mount, nor root. The same edits apply to a netboot node's unpacked trees (its TFTP boot
-directory and NFS root), through :class:`DirFS`.
-
-What a node gets, and where, is decided by :func:`plan`, a pure function tested on its
+The file systems themselves (an image's FAT and ext4 partitions, a netboot node's
+directories) are in :mod:`pi_fs`. What a node gets, and where, is decided by :func:`plan`, a pure function tested on its
 own: plain files go straight into the root filesystem (hostname, hosts, timezone, locale,
 a static address, SSH settings); what needs the booted system (the first user, its keys,
 ``locale-gen``) goes into the first-boot files the image's own OS reads - ``userconf.txt``
@@ -21,21 +16,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import hashlib
 import ipaddress
 import json
-import os
 import re
 import shlex
-import shutil
-import stat
-import struct
-import subprocess
-import tempfile
 
-SECTOR = 512
-FAT_TYPES = (0x01, 0x04, 0x06, 0x0b, 0x0c, 0x0e)
-LINUX_TYPE = 0x83
+from ansible_collections.picluster.hpl.plugins.module_utils.pi_fs import ImageError
+
+# One planned change: ``where`` is ``boot`` or ``root``; ``content`` is the text, None to
+# remove the file, or ``('symlink', target)``; ``mode`` the file's mode.
+Change = collections.namedtuple('Change', 'where path content mode')
+
 # config.txt settings that overclock or overvolt: the write-up's overclocked nodes crashed.
 OVERCLOCK_KEYS = ('arm_freq', 'arm_freq_min', 'core_freq', 'core_freq_min', 'gpu_freq',
                   'over_voltage', 'over_voltage_delta', 'over_voltage_min', 'sdram_freq',
@@ -55,255 +48,6 @@ HOSTNAME_RE = re.compile(r'^(?!-)[a-z0-9-]{1,63}(?<!-)$')
 USER_RE = re.compile(r'^[a-z_][a-z0-9_-]{0,31}$')
 LOCALE_RE = re.compile(r'^[A-Za-z]{2,3}(_[A-Z]{2})?(\.[A-Za-z0-9-]+)?(@\w+)?$')
 CONFIG_KEY_RE = re.compile(r'^[a-z][a-z0-9_]*$')
-
-
-class ImageError(Exception):
-    """A problem with the image or the settings, worded for the person who can fix it."""
-
-
-# --- partitions -------------------------------------------------------------------------
-
-def partitions(path):
-    """The primary partitions of an MBR disk image or device at ``path``.
-
-    Returns a list of dicts: ``number``, ``type`` (the MBR type byte), ``offset`` and
-    ``size`` in bytes. Raises ImageError when there is no MBR, or when the disk is GPT.
-    """
-    with open(path, 'rb') as handle:
-        mbr = handle.read(SECTOR)
-    if len(mbr) < SECTOR or mbr[510:512] != b'\x55\xaa':
-        raise ImageError('%s has no MBR partition table; is it a Raspberry Pi OS image?' % path)
-    found = []
-    for number in range(4):
-        entry = mbr[446 + 16 * number:446 + 16 * (number + 1)]
-        ptype = entry[4]
-        start, count = struct.unpack('<II', entry[8:16])
-        if ptype == 0xee:
-            raise ImageError('%s is a GPT disk; Raspberry Pi OS images are MBR' % path)
-        if ptype and count:
-            found.append({'number': number + 1, 'type': ptype,
-                          'offset': start * SECTOR, 'size': count * SECTOR})
-    return found
-
-
-def pi_partitions(path):
-    """(boot, root): the first FAT and the first Linux partition of a Pi OS image."""
-    parts = partitions(path)
-    boot = next((part for part in parts if part['type'] in FAT_TYPES), None)
-    root = next((part for part in parts if part['type'] == LINUX_TYPE), None)
-    if boot is None or root is None:
-        raise ImageError('%s needs a FAT boot and a Linux root partition; it has types %s'
-                         % (path, ', '.join('0x%02x' % part['type'] for part in parts) or 'none'))
-    return boot, root
-
-
-# --- file systems -----------------------------------------------------------------------
-
-PACKAGES = {'debugfs': 'e2fsprogs', 'ssh-keygen': 'openssh-client'}
-
-
-def tool(name):
-    """The path of the program ``name`` (sbin included), or ImageError naming its package."""
-    path = os.environ.get('PATH', '') + os.pathsep + '/usr/sbin:/sbin'
-    found = shutil.which(name, path=path)
-    if not found:
-        raise ImageError('%s is not installed: install the %s package (apt install %s)'
-                         % (name, PACKAGES.get(name, 'mtools'), PACKAGES.get(name, 'mtools')))
-    return found
-
-
-def _run(argv, data=None, env=None):
-    proc = subprocess.run([tool(argv[0])] + list(argv[1:]), input=data, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=env, check=False)
-    return proc.returncode, proc.stdout, proc.stderr.decode('utf-8', 'replace')
-
-
-class DirFS(object):
-    """A file system that is a plain directory (a netboot node's TFTP or NFS root)."""
-
-    def __init__(self, root):
-        self.root = root
-
-    def _path(self, path):
-        return os.path.join(self.root, path.lstrip('/'))
-
-    def read(self, path):
-        """The bytes of ``path``, or None when it does not exist."""
-        try:
-            with open(self._path(path), 'rb') as handle:
-                return handle.read()
-        except (IOError, OSError):
-            return None
-
-    def readlink(self, path):
-        try:
-            return os.readlink(self._path(path))
-        except OSError:
-            return None
-
-    def exists(self, path):
-        return os.path.lexists(self._path(path))
-
-    def write(self, path, data, mode=0o644, owner=0):
-        target = self._path(path)
-        parent = os.path.dirname(target)
-        if not os.path.isdir(parent):
-            os.makedirs(parent, 0o755)
-        handle, temp = tempfile.mkstemp(dir=parent, prefix='.picluster-')
-        with os.fdopen(handle, 'wb') as out:
-            out.write(data)
-        os.chmod(temp, mode)
-        if os.geteuid() == 0:
-            os.chown(temp, owner, owner)
-        os.rename(temp, target)
-
-    def symlink(self, path, target):
-        link = self._path(path)
-        if os.path.lexists(link):
-            os.remove(link)
-        parent = os.path.dirname(link)
-        if not os.path.isdir(parent):
-            os.makedirs(parent, 0o755)
-        os.symlink(target, link)
-
-    def remove(self, path):
-        if os.path.lexists(self._path(path)):
-            os.remove(self._path(path))
-
-
-class FatFS(object):
-    """The FAT partition at ``offset`` bytes into an image, edited with mtools."""
-
-    def __init__(self, image, offset):
-        self.spec = '%s@@%d' % (image, offset)
-        self.env = dict(os.environ, MTOOLS_SKIP_CHECK='1', MTOOLS_NO_VFAT='0')
-
-    def read(self, path):
-        code, out, dummy = _run(['mcopy', '-n', '-i', self.spec, '::' + path, '-'], env=self.env)
-        return out if code == 0 else None
-
-    def readlink(self, path):
-        return None
-
-    def exists(self, path):
-        return _run(['mdir', '-b', '-i', self.spec, '::' + path], env=self.env)[0] == 0
-
-    def write(self, path, data, mode=0o644, owner=0):
-        parent = os.path.dirname(path.rstrip('/'))
-        if parent not in ('', '/') and not self.exists(parent):
-            _run(['mmd', '-D', 's', '-i', self.spec, '::' + parent], env=self.env)
-        with tempfile.NamedTemporaryFile() as temp:
-            temp.write(data)
-            temp.flush()
-            code, dummy, err = _run(['mcopy', '-o', '-n', '-i', self.spec, temp.name, '::' + path],
-                                    env=self.env)
-        if code:
-            raise ImageError('cannot write %s to the FAT boot partition: %s' % (path, err.strip()))
-
-    def symlink(self, path, target):
-        raise ImageError('FAT has no symbolic links (%s)' % path)
-
-    def remove(self, path):
-        if self.exists(path):
-            _run(['mdel', '-i', self.spec, '::' + path], env=self.env)
-
-    def extract(self, dest):
-        """Copy every file of the partition into the directory ``dest``."""
-        code, dummy, err = _run(['mcopy', '-s', '-n', '-p', '-m', '-i', self.spec, '::*', dest],
-                                env=self.env)
-        if code:
-            raise ImageError('cannot copy the boot partition to %s: %s' % (dest, err.strip()))
-
-
-class Ext4FS(object):
-    """The ext4 partition at ``offset`` bytes into an image, edited with debugfs."""
-
-    def __init__(self, image, offset):
-        self.spec = '%s?offset=%d' % (image, offset)
-
-    def _debugfs(self, commands, write=False):
-        argv = ['debugfs'] + (['-w'] if write else []) + ['-f', '-', self.spec]
-        code, out, err = _run(argv, data='\n'.join(commands).encode('utf-8') + b'\n')
-        if code:
-            raise ImageError('debugfs could not open the root partition: %s' % err.strip())
-        return out.decode('utf-8', 'replace'), err
-
-    def _stat(self, path):
-        """(type, mode, debugfs's whole answer), or None when ``path`` does not exist."""
-        out, err = self._debugfs(['stat "%s"' % path])
-        match = re.search(r'Type:\s+(\w+)\s+Mode:\s+(\d+)', out)
-        return match and (match.group(1), int(match.group(2), 8), out)
-
-    def read(self, path):
-        info = self._stat(path)
-        if not info or info[0] != 'regular':
-            return None
-        with tempfile.TemporaryDirectory() as temp:
-            local = os.path.join(temp, 'file')
-            self._debugfs(['dump "%s" %s' % (path, local)])
-            with open(local, 'rb') as handle:
-                return handle.read()
-
-    def readlink(self, path):
-        info = self._stat(path)
-        if not info or info[0] != 'symlink':
-            return None
-        match = re.search(r'Fast link dest:\s*"(.*)"', info[2])
-        if match:
-            return match.group(1)
-        with tempfile.TemporaryDirectory() as temp:
-            local = os.path.join(temp, 'link')
-            self._debugfs(['dump "%s" %s' % (path, local)])
-            with open(local, 'rb') as handle:
-                return handle.read().decode('utf-8')
-
-    def exists(self, path):
-        return bool(self._stat(path))
-
-    def _mkdirs(self, parent):
-        missing = []
-        while parent not in ('', '/') and not self.exists(parent):
-            missing.append(parent)
-            parent = os.path.dirname(parent)
-        return ['mkdir "%s"' % directory for directory in reversed(missing)]
-
-    def write(self, path, data, mode=0o644, owner=0):
-        with tempfile.TemporaryDirectory() as temp:
-            local = os.path.join(temp, 'file')
-            with open(local, 'wb') as handle:
-                handle.write(data)
-            commands = self._mkdirs(os.path.dirname(path))
-            commands += ['rm "%s"' % path] if self.exists(path) else []
-            commands += ['write %s "%s"' % (local, path),
-                         'sif "%s" mode 0%o' % (path, stat.S_IFREG | mode),
-                         'sif "%s" uid %d' % (path, owner), 'sif "%s" gid %d' % (path, owner)]
-            self._debugfs(commands, write=True)
-        if self.read(path) != data:
-            raise ImageError('debugfs did not write %s into the root partition' % path)
-
-    def symlink(self, path, target):
-        commands = self._mkdirs(os.path.dirname(path))
-        commands += ['rm "%s"' % path] if self.exists(path) else []
-        self._debugfs(commands + ['symlink "%s" "%s"' % (path, target)], write=True)
-        if self.readlink(path) != target:
-            raise ImageError('debugfs did not link %s to %s in the root partition' % (path, target))
-
-    def remove(self, path):
-        if self.exists(path):
-            self._debugfs(['rm "%s"' % path], write=True)
-
-    def extract(self, dest):
-        """Copy the whole file system, owners and modes kept, into the directory ``dest``."""
-        out, err = self._debugfs(['rdump / "%s"' % dest])
-        problems = [line for line in err.splitlines() if 'rdump' in line and 'error' in line.lower()]
-        if problems:
-            raise ImageError('cannot unpack the root partition to %s: %s' % (dest, problems[0]))
-
-
-def open_image(path):
-    """(boot, root) file systems of the Pi OS image at ``path``."""
-    boot, root = pi_partitions(path)
-    return FatFS(path, boot['offset']), Ext4FS(path, root['offset'])
 
 
 # --- what to write ----------------------------------------------------------------------
@@ -587,59 +331,58 @@ WantedBy=multi-user.target
 
 
 def plan(settings, flavour, current, netboot=False):
-    """What to write for one node: a list of (where, path, content, mode) and symlinks.
+    """What to write for one node: a list of :data:`Change` (files, removals, symlinks).
 
-    ``where`` is ``boot`` or ``root``; content None means remove; a ``('root', path,
-    ('symlink', target), None)`` entry links. ``current`` maps ``cmdline.txt``,
-    ``config.txt``, ``hosts`` and ``locale.gen`` to their current text. On a netboot tree nothing reads ``cmdline.txt``
-    from the root, so ``firstrun.sh`` is run by a systemd unit instead of ``systemd.run``.
+    ``current`` maps ``cmdline.txt``, ``config.txt``, ``hosts`` and ``locale.gen`` to their
+    current text. On a netboot tree nothing reads ``cmdline.txt`` from the root, so
+    ``firstrun.sh`` is run by a systemd unit instead of ``systemd.run``.
     """
     changes = []
     hostname = settings['hostname']
     interface = settings.get('interface') or 'eth0'
     network = settings.get('network') or {}
-    changes.append(('root', '/etc/hostname', hostname + '\n', 0o644))
-    changes.append(('root', '/etc/hosts', hosts_with(current.get('hosts'), hostname), 0o644))
+    changes.append(Change('root', '/etc/hostname', hostname + '\n', 0o644))
+    changes.append(Change('root', '/etc/hosts', hosts_with(current.get('hosts'), hostname), 0o644))
     ssh_config = 'PasswordAuthentication %s\n' % ('yes' if settings.get('ssh_password_auth') else 'no')
-    changes.append(('root', '/etc/ssh/sshd_config.d/picluster.conf', ssh_config, 0o644))
+    changes.append(Change('root', '/etc/ssh/sshd_config.d/picluster.conf', ssh_config, 0o644))
     if settings.get('timezone'):
-        changes.append(('root', '/etc/timezone', settings['timezone'] + '\n', 0o644))
-        changes.append(('root', '/etc/localtime',
-                        ('symlink', '/usr/share/zoneinfo/' + settings['timezone']), None))
+        changes.append(Change('root', '/etc/timezone', settings['timezone'] + '\n', 0o644))
+        changes.append(Change('root', '/etc/localtime',
+                              ('symlink', '/usr/share/zoneinfo/' + settings['timezone']), None))
     if settings.get('locale'):
-        changes.append(('root', '/etc/default/locale', 'LANG=%s\n' % settings['locale'], 0o644))
-        changes.append(('root', '/etc/locale.gen',
-                        locale_gen_with(current.get('locale.gen'), settings['locale']), 0o644))
+        changes.append(Change('root', '/etc/default/locale', 'LANG=%s\n' % settings['locale'], 0o644))
+        changes.append(Change('root', '/etc/locale.gen',
+                              locale_gen_with(current.get('locale.gen'), settings['locale']), 0o644))
     # An empty "ssh" file on the boot partition makes Raspberry Pi OS enable sshd.
-    changes.append(('boot', '/ssh', '' if settings.get('ssh', True) else None, 0o755))
+    changes.append(Change('boot', '/ssh', '' if settings.get('ssh', True) else None, 0o755))
     config = updated_config_txt(current.get('config.txt') or '', settings.get('config_txt') or {})
-    changes.append(('boot', '/config.txt', config, 0o755))
+    changes.append(Change('boot', '/config.txt', config, 0o755))
     if netboot:
         # The kernel brought the interface up (ip=dhcp) and the root is mounted over it:
         # nothing in user space may reconfigure it. Nor can swap live on NFS.
-        changes.append(('root', NM_NFSROOT, '[keyfile]\nunmanaged-devices=interface-name:%s\n' % interface,
-                        0o644))
-        changes.append(('root', SWAP_WANTS, None, None))
+        changes.append(Change('root', NM_NFSROOT, '[keyfile]\nunmanaged-devices=interface-name:%s\n' % interface,
+                              0o644))
+        changes.append(Change('root', SWAP_WANTS, None, None))
     if flavour == 'cloud-init':
-        changes.append(('boot', '/user-data', cloud_user_data(settings), 0o755))
-        changes.append(('boot', '/network-config', 'network:\n  config: disabled\n' if netboot
-                        else cloud_network_config(interface, network), 0o755))
+        changes.append(Change('boot', '/user-data', cloud_user_data(settings), 0o755))
+        changes.append(Change('boot', '/network-config', 'network:\n  config: disabled\n' if netboot
+                              else cloud_network_config(interface, network), 0o755))
         instance = hashlib.sha256(json.dumps(settings, sort_keys=True).encode('utf-8')).hexdigest()
-        changes.append(('boot', '/meta-data', 'instance-id: picluster-%s-%s\nlocal-hostname: %s\n'
-                        % (hostname, instance[:12], hostname), 0o755))
+        changes.append(Change('boot', '/meta-data', 'instance-id: picluster-%s-%s\nlocal-hostname: %s\n'
+                              % (hostname, instance[:12], hostname), 0o755))
     else:
         userconf = '%s:%s\n' % (settings['user'], settings.get('password_hash') or '*')
-        changes.append(('boot', '/userconf.txt', userconf, 0o755))
-        changes.append(('boot', '/firstrun.sh', firstrun_script(settings), 0o755))
+        changes.append(Change('boot', '/userconf.txt', userconf, 0o755))
+        changes.append(Change('boot', '/firstrun.sh', firstrun_script(settings), 0o755))
         if netboot:
-            changes.append(('root', FIRSTBOOT_UNIT, FIRSTBOOT_UNIT_TEXT, 0o644))
-            changes.append(('root', FIRSTBOOT_WANTS, ('symlink', FIRSTBOOT_UNIT), None))
+            changes.append(Change('root', FIRSTBOOT_UNIT, FIRSTBOOT_UNIT_TEXT, 0o644))
+            changes.append(Change('root', FIRSTBOOT_WANTS, ('symlink', FIRSTBOOT_UNIT), None))
         else:
-            changes.append(('boot', '/cmdline.txt', firstrun_cmdline(current.get('cmdline.txt') or ''),
-                            0o755))
+            changes.append(Change('boot', '/cmdline.txt', firstrun_cmdline(current.get('cmdline.txt') or ''),
+                                  0o755))
         connection = NM_CONNECTION.format(interface)
-        changes.append(('root', connection, nm_connection(interface, network) if network.get('address')
-                        else None, 0o600))
+        changes.append(Change('root', connection, nm_connection(interface, network) if network.get('address')
+                              else None, 0o600))
     return changes
 
 
@@ -694,27 +437,7 @@ def customise(boot, root, settings, firstboot='auto', netboot=False, record=None
         document = dict(record, hostname=settings['hostname'], firstboot=flavour,
                         os_codename=codename, config_txt=settings.get('config_txt') or {},
                         overclocks=result['overclocks'])
-        changes.append(('root', RECORD_PATH, json.dumps(document, indent=2, sort_keys=True) + '\n',
-                        0o644))
+        changes.append(Change('root', RECORD_PATH, json.dumps(document, indent=2, sort_keys=True) + '\n',
+                              0o644))
     result['changed_files'] = apply(boot, root, changes, check_mode)
     return result
-
-
-# --- whole images -----------------------------------------------------------------------
-
-def copy_sparse(src, dest, chunk=4 << 20):
-    """Copy ``src`` to ``dest`` (through a temporary file), leaving all-zero blocks as holes."""
-    temp = dest + '.partial'
-    zero = b'\0' * chunk
-    with open(src, 'rb') as inp, open(temp, 'wb') as out:
-        while True:
-            block = inp.read(chunk)
-            if not block:
-                break
-            if block == zero[:len(block)]:
-                out.seek(len(block), os.SEEK_CUR)
-            else:
-                out.write(block)
-        out.truncate()
-    shutil.copymode(src, temp)
-    os.rename(temp, dest)

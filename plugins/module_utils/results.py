@@ -16,9 +16,9 @@ import datetime
 import json
 import os
 import re
-import tempfile
 
 from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat, hpl_output, peaks, top500
+from ansible_collections.picluster.hpl.plugins.module_utils.files import atomic_write
 
 SCHEMA_VERSION = 1
 
@@ -62,22 +62,9 @@ def build_document(run, nodes, now=None):
         raise ValueError("the picluster_hpl_run record needs the run's output text in 'output'")
     now = now or datetime.datetime.now(datetime.timezone.utc)
     parsed = hpl_output.parse_hpl_output(run['output'])
-    parameters = _hpl_dat(run.get('hpl_dat'))
-    ranks = _ranks_per_host(run.get('sizing') or {})
-    entries = []
-    for name in run.get('hosts') or sorted(nodes):
-        entry = dict(nodes.get(name) or node_from_facts(name, {}))
-        entry['ranks'] = ranks.get(name, entry.get('cores'))
-        entries.append(entry)
-
+    entries = _entries(run, nodes)
     best = parsed['best']
-    if run.get('rpeak_gflops'):
-        rpeak, rpeak_source = float(run['rpeak_gflops']), 'override'
-    else:
-        rpeak = peaks.cluster_rpeak(
-            [{'name': e['name'], 'ranks': e.get('ranks') or 0,
-              'peak': {'gflops': e.get('peak_gflops_per_core')}} for e in entries]) if entries else None
-        rpeak_source = 'nodes' if rpeak else None
+    rpeak, rpeak_source = _rpeak(run, entries)
     dgemm = cluster_dgemm(run, parsed.get('hpcc'))
     document = {
         'schema_version': SCHEMA_VERSION,
@@ -89,13 +76,8 @@ def build_document(run, nodes, now=None):
         'mpi': run.get('mpi'),
         'blas': run.get('blas'),
         'hpl': run.get('hpl'),
-        'hpl_dat': parameters,
+        'hpl_dat': _hpl_dat(run.get('hpl_dat')),
         'sizing': _sizing(run.get('sizing')),
-        'status': parsed['status'],
-        'results': parsed['results'],
-        'summary': parsed['summary'],
-        'errors': parsed['errors'],
-        'best': best,
         'rpeak_gflops': rpeak,
         'rpeak_source': rpeak_source,
         'efficiency': peaks.efficiency(best['gflops'], rpeak) if best else None,
@@ -103,11 +85,34 @@ def build_document(run, nodes, now=None):
         'efficiency_vs_dgemm': peaks.efficiency(best['gflops'], dgemm) if best else None,
         'top500': top500.top500_rank(best['gflops']) if best else None,
     }
+    document.update((key, parsed[key]) for key in ('status', 'results', 'summary', 'errors', 'best'))
     if 'hpcc' in parsed:
         document['hpcc'] = parsed['hpcc']
     # The text itself, so that a result can be checked or parsed again later.
     document['output'] = run['output']
     return document
+
+
+def _entries(run, nodes):
+    """The node entries of the run's hosts, each with the ranks it ran."""
+    ranks = _ranks_per_host(run.get('sizing') or {})
+    entries = []
+    for name in run.get('hosts') or sorted(nodes):
+        entry = dict(nodes.get(name) or node_from_facts(name, {}))
+        entry['ranks'] = ranks.get(name, entry.get('cores'))
+        entries.append(entry)
+    return entries
+
+
+def _rpeak(run, entries):
+    """(Rpeak in GFLOPS, where it came from): the run's override, else the nodes' peaks."""
+    if run.get('rpeak_gflops'):
+        return float(run['rpeak_gflops']), 'override'
+    if not entries:
+        return None, None
+    rpeak = peaks.cluster_rpeak([{'name': e['name'], 'ranks': e.get('ranks') or 0,
+                                  'peak': {'gflops': e.get('peak_gflops_per_core')}} for e in entries])
+    return rpeak, 'nodes' if rpeak else None
 
 
 def _hpl_dat(given):
@@ -131,22 +136,14 @@ def write_document(directory, document, encoder=None):
     """Write ``document`` as ``<directory>/hpl-<id>.json`` (created if missing) and return the
     path. Atomic: a reader sees the whole file or none; two runs in one second keep both."""
     directory = os.path.abspath(os.path.expanduser(directory))
-    if not os.path.isdir(directory):
-        os.makedirs(directory)
     path = os.path.join(directory, 'hpl-%s.json' % document['id'])
     suffix = 1
     while os.path.exists(path):
         suffix += 1
         path = os.path.join(directory, 'hpl-%s-%d.json' % (document['id'], suffix))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix='.hpl-', suffix='.json')
-    try:
-        with os.fdopen(handle, 'w') as out:
-            json.dump(document, out, cls=encoder, indent=2, sort_keys=True)
-            out.write('\n')
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    text = json.dumps(document, cls=encoder, indent=2, sort_keys=True) + '\n'
+    # Owner-only, as the documents have always been written.
+    atomic_write(path, text.encode('utf-8'), mode=0o600)
     return path
 
 

@@ -209,99 +209,119 @@ def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='squar
     nodes = normalise_nodes(nodes)
     memory_fraction = _fraction(memory_fraction)
     nb = default_nb(blas) if nb is None else _positive_int(nb, 'nb')
+    warnings = _setting_warnings(nb, memory_fraction)
+    ranks = sum(n['ranks'] for n in nodes)
+    bounding = _bounding_node(nodes)
+    n_value, limited_by = _n_by_memory(bounding, ranks, nb, memory_fraction), 'memory'
+    if max_n is not None:
+        n_value, limited_by = _capped((n_value, limited_by), _n_by_max_n(max_n, nb), 'max_n')
+    time_budget = None
+    if max_seconds is not None:
+        rate, overhead = _rate(expected_gflops, overhead_seconds_per_n2, calibration)
+        seconds = _positive_number(max_seconds, 'max_seconds')
+        n_value, limited_by = _capped((n_value, limited_by), _n_by_seconds(seconds, rate, nb, overhead), 'max_seconds')
+        time_budget = {'seconds': seconds, 'expected_gflops': round(rate, 3), 'overhead_seconds_per_n2': overhead,
+                       'estimated_seconds': round(seconds_for(n_value, rate) + overhead * n_value ** 2, 1)}
+    p, q = hpl_grid(ranks, grid_shape)
+    usage = _memory_use(nodes, n_value, ranks, memory_fraction)
+    warnings += _idle_warning(usage, bounding, memory_fraction)
+    return {
+        'n': n_value, 'nb': nb, 'p': p, 'q': q, 'ranks': ranks, 'grid_shape': grid_shape,
+        'memory_fraction': memory_fraction, 'bounding_node': bounding['name'],
+        'memory_per_rank_bytes': bounding['memory_per_rank_bytes'],
+        'matrix_bytes': BYTES_PER_ELEMENT * n_value ** 2, 'limited_by': limited_by,
+        'time_budget': time_budget, 'nodes': usage, 'hostfile': hostfile_lines(nodes), 'warnings': warnings,
+    }
+
+
+def _capped(current, cap, reason):
+    """(N, what limits it): the cap and its reason when it is below the current N."""
+    return (cap, reason) if cap < current[0] else current
+
+
+def _setting_warnings(nb, memory_fraction):
     warnings = []
     if not 32 <= nb <= 256:
         warnings.append("nb=%d is outside 32..256, where HPL's block size almost always belongs" % nb)
     if memory_fraction > 0.9:
         warnings.append("memory_fraction %.2f leaves little for the OS and MPI; a swapping node "
                         "ruins the run" % memory_fraction)
+    return warnings
 
-    ranks = sum(n['ranks'] for n in nodes)
+
+def _bounding_node(nodes):
+    """The node with the least memory per rank (ties by name); sets each node's share."""
     for n in nodes:
         n['memory_per_rank_bytes'] = int(n['memory_mb'] * MIB) // n['ranks']
-    bounding = min(nodes, key=lambda n: (n['memory_per_rank_bytes'], n['name']))
-    per_rank = bounding['memory_per_rank_bytes']
+    return min(nodes, key=lambda n: (n['memory_per_rank_bytes'], n['name']))
 
+
+def _n_by_memory(bounding, ranks, nb, memory_fraction):
+    per_rank = bounding['memory_per_rank_bytes']
     n_value = hpl_problem_size(per_rank, ranks, nb, memory_fraction)
-    limited_by = 'memory'
     if n_value < nb:
         raise HplInputError(
             "node %r has too little memory per rank (%d MiB) for even one %d x %d block: "
             "lower nb, give that node fewer ranks, or raise memory_fraction"
             % (bounding['name'], per_rank // MIB, nb, nb))
-    if max_n is not None:
-        cap = (_positive_int(max_n, 'max_n') // nb) * nb
-        if cap < nb:
-            raise HplInputError("max_n=%s is below nb=%d: raise max_n or lower nb" % (max_n, nb))
-        if cap < n_value:
-            n_value, limited_by = cap, 'max_n'
-    if max_seconds is not None:
-        if calibration is not None:
-            if expected_gflops is not None:
-                raise HplInputError("give either calibration or expected_gflops, not both")
-            expected_gflops, overhead_seconds_per_n2 = time_model(calibration)
-        if expected_gflops is None:
-            raise HplInputError("max_seconds needs expected_gflops (the rate you expect the "
-                                "cluster to reach) or calibration (measured runs) to turn a time into N")
-        seconds = _positive_number(max_seconds, 'max_seconds')
-        rate = _positive_number(expected_gflops, 'expected_gflops')
-        overhead = float(overhead_seconds_per_n2 or 0.0)
-        if overhead < 0:
-            raise HplInputError("overhead_seconds_per_n2 must not be negative, got %r" % (overhead_seconds_per_n2,))
-        cap = n_for_seconds(seconds, rate, nb, overhead)
-        if cap < nb:
-            raise HplInputError("max_seconds=%s is too short for one %d x %d block at %s GFLOPS: "
-                                "raise max_seconds or lower nb" % (max_seconds, nb, nb, rate))
-        if cap < n_value:
-            n_value, limited_by = cap, 'max_seconds'
-        time_budget = {'seconds': seconds, 'expected_gflops': round(rate, 3),
-                       'overhead_seconds_per_n2': overhead,
-                       'estimated_seconds': round(seconds_for(n_value, rate) + overhead * n_value ** 2, 1)}
-    else:
-        time_budget = None
+    return n_value
 
-    p, q = hpl_grid(ranks, grid_shape)
+
+def _n_by_max_n(max_n, nb):
+    cap = (_positive_int(max_n, 'max_n') // nb) * nb
+    if cap < nb:
+        raise HplInputError("max_n=%s is below nb=%d: raise max_n or lower nb" % (max_n, nb))
+    return cap
+
+
+def _rate(expected_gflops, overhead_seconds_per_n2, calibration):
+    """(GFLOPS, seconds per N^2) for a time budget: given, or fitted to calibration runs."""
+    if calibration is not None:
+        if expected_gflops is not None:
+            raise HplInputError("give either calibration or expected_gflops, not both")
+        expected_gflops, overhead_seconds_per_n2 = time_model(calibration)
+    if expected_gflops is None:
+        raise HplInputError("max_seconds needs expected_gflops (the rate you expect the "
+                            "cluster to reach) or calibration (measured runs) to turn a time into N")
+    rate = _positive_number(expected_gflops, 'expected_gflops')
+    overhead = float(overhead_seconds_per_n2 or 0.0)
+    if overhead < 0:
+        raise HplInputError("overhead_seconds_per_n2 must not be negative, got %r" % (overhead_seconds_per_n2,))
+    return rate, overhead
+
+
+def _n_by_seconds(seconds, rate, nb, overhead):
+    cap = n_for_seconds(seconds, rate, nb, overhead)
+    if cap < nb:
+        raise HplInputError("max_seconds=%s is too short for one %d x %d block at %s GFLOPS: "
+                            "raise max_seconds or lower nb" % (seconds, nb, nb, rate))
+    return cap
+
+
+def _memory_use(nodes, n_value, ranks, memory_fraction):
+    """Each node's share of the matrix, and how much of its budget it leaves idle."""
     matrix_bytes_per_rank = BYTES_PER_ELEMENT * n_value ** 2 / ranks
     usage = []
     for n in nodes:
         node_bytes = n['memory_mb'] * MIB
         used = matrix_bytes_per_rank * n['ranks']
-        usage.append({
-            'name': n['name'],
-            'address': n['address'],
-            'memory_mb': n['memory_mb'],
-            'cores': n['cores'],
-            'ranks': n['ranks'],
-            'memory_per_rank_bytes': n['memory_per_rank_bytes'],
-            'matrix_mb': round(used / MIB, 1),
-            'memory_fraction_used': round(used / node_bytes, 4),
-            'idle_mb': round(max(0.0, memory_fraction * node_bytes - used) / MIB, 1),
-        })
-    # Nodes with more memory per rank than the bound leave part of their budget unused.
+        usage.append(dict(
+            dict((key, n[key]) for key in ('name', 'address', 'memory_mb', 'cores', 'ranks', 'memory_per_rank_bytes')),
+            matrix_mb=round(used / MIB, 1), memory_fraction_used=round(used / node_bytes, 4),
+            idle_mb=round(max(0.0, memory_fraction * node_bytes - used) / MIB, 1)))
+    return usage
+
+
+def _idle_warning(usage, bounding, memory_fraction):
+    """Nodes with more memory per rank than the bound leave part of their budget unused."""
+    per_rank = bounding['memory_per_rank_bytes']
     idle = [u for u in usage if u['memory_per_rank_bytes'] > per_rank and u['idle_mb'] >= 1]
-    if idle:
-        warnings.append(
-            "%s bounds N with %d MiB per rank; at this N %s" % (
-                bounding['name'], per_rank // MIB,
-                '; '.join("%s leaves %.0f MiB of its %.0f%% budget idle"
-                          % (u['name'], u['idle_mb'], memory_fraction * 100) for u in idle)))
-    return {
-        'n': n_value,
-        'nb': nb,
-        'p': p,
-        'q': q,
-        'ranks': ranks,
-        'grid_shape': grid_shape,
-        'memory_fraction': memory_fraction,
-        'bounding_node': bounding['name'],
-        'memory_per_rank_bytes': per_rank,
-        'matrix_bytes': BYTES_PER_ELEMENT * n_value ** 2,
-        'limited_by': limited_by,
-        'time_budget': time_budget,
-        'nodes': usage,
-        'hostfile': hostfile_lines(nodes),
-        'warnings': warnings,
-    }
+    if not idle:
+        return []
+    return ["%s bounds N with %d MiB per rank; at this N %s" % (
+        bounding['name'], per_rank // MIB,
+        '; '.join("%s leaves %.0f MiB of its %.0f%% budget idle" % (u['name'], u['idle_mb'], memory_fraction * 100)
+                  for u in idle))]
 
 
 def _positive_int(value, what):

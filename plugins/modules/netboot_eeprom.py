@@ -102,65 +102,71 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.picluster.hpl.plugins.module_utils import netboot
+from ansible_collections.picluster.hpl.plugins.module_utils.files import atomic_write
+
+
+ARGUMENT_SPEC = dict(
+    boot_order=dict(type='str', default='0xf21'),
+    tftp_prefix=dict(type='int', choices=[0, 1, 2]),
+    tftp_prefix_str=dict(type='str'),
+    tftp_ip=dict(type='str'),
+    interface=dict(type='str', default='eth0'),
+    record=dict(type='path', default='/var/lib/picluster/netboot.json'),
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            boot_order=dict(type='str', default='0xf21'),
-            tftp_prefix=dict(type='int', choices=[0, 1, 2]),
-            tftp_prefix_str=dict(type='str'),
-            tftp_ip=dict(type='str'),
-            interface=dict(type='str', default='eth0'),
-            record=dict(type='path', default='/var/lib/picluster/netboot.json'),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
-    problems = netboot.check_settings(params['boot_order'], params['tftp_prefix'], params['tftp_prefix_str'],
-                                      params['tftp_ip'])
+    wanted = (params['boot_order'], params['tftp_prefix'], params['tftp_prefix_str'], params['tftp_ip'])
+    problems = netboot.check_settings(*wanted)
     if problems:
         module.fail_json(msg='; '.join(problems))
     board = netboot.identity('/', params['interface'])
     reason = netboot.refusal(board)
     if reason:
         module.fail_json(msg='%s: %s' % (os.uname()[1], reason), board=board)
-    tool = module.get_bin_path('rpi-eeprom-config', required=False, opt_dirs=['/usr/bin', '/usr/sbin'])
-    if not tool:
-        if module.check_mode:
-            # What the board is, so that a play can install rpi-eeprom and come back.
-            module.exit_json(changed=False, changes={}, reboot_required=False, rpi_eeprom_config=None,
-                             ansible_facts=dict(picluster_netboot=dict(board)))
-        module.fail_json(msg='rpi-eeprom-config is missing: install the rpi-eeprom package (Raspberry Pi OS)',
-                         board=board)
+    tool = eeprom_tool(module, board)
     code, current, err = module.run_command([tool])
     if code:
         module.fail_json(msg='rpi-eeprom-config could not read the bootloader config: %s' % err.strip(), board=board)
-    settings = netboot.eeprom_settings(params['boot_order'], params['tftp_prefix'], params['tftp_prefix_str'],
-                                       params['tftp_ip'])
-    text, changes = netboot.eeprom_config_with(current, settings)
+    text, changes = netboot.eeprom_config_with(current, netboot.eeprom_settings(*wanted))
     facts = dict(board, boot_order=params['boot_order'],
                  boot_order_means=netboot.describe_boot_order(params['boot_order']),
                  tftp_directory=netboot.tftp_directory(board, params['tftp_prefix'], params['tftp_prefix_str']))
     result = dict(changed=bool(changes), changes=changes, reboot_required=bool(changes), rpi_eeprom_config=tool,
                   ansible_facts=dict(picluster_netboot=facts))
     if changes and not module.check_mode:
-        with tempfile.NamedTemporaryFile('w', suffix='.conf', delete=False) as handle:
-            handle.write(text)
-        try:
-            code, out, err = module.run_command([tool, '--apply', handle.name])
-        finally:
-            os.remove(handle.name)
-        if code:
-            module.fail_json(msg='rpi-eeprom-config --apply failed: %s' % (err or out).strip(), **result)
-        directory = os.path.dirname(params['record'])
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        with open(params['record'], 'w') as out:
-            json.dump(dict(facts, changes=changes, before=current, after=text,
-                           staged_at=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())), out, indent=2,
-                      sort_keys=True)
+        stage(module, tool, text, result)
+        record = dict(facts, changes=changes, before=current, after=text,
+                      staged_at=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+        atomic_write(params['record'], json.dumps(record, indent=2, sort_keys=True).encode('utf-8'))
     module.exit_json(**result)
+
+
+def eeprom_tool(module, board):
+    """rpi-eeprom-config's path; without it, check mode still reports the board, so that a
+    play can install rpi-eeprom and come back."""
+    tool = module.get_bin_path('rpi-eeprom-config', required=False, opt_dirs=['/usr/bin', '/usr/sbin'])
+    if not tool:
+        if module.check_mode:
+            module.exit_json(changed=False, changes={}, reboot_required=False, rpi_eeprom_config=None,
+                             ansible_facts=dict(picluster_netboot=dict(board)))
+        module.fail_json(msg='rpi-eeprom-config is missing: install the rpi-eeprom package (Raspberry Pi OS)',
+                         board=board)
+    return tool
+
+
+def stage(module, tool, text, result):
+    """Hand the new bootloader config to rpi-eeprom-config, which stages it for the next boot."""
+    with tempfile.NamedTemporaryFile('w', suffix='.conf', delete=False) as handle:
+        handle.write(text)
+    try:
+        code, out, err = module.run_command([tool, '--apply', handle.name])
+    finally:
+        os.remove(handle.name)
+    if code:
+        module.fail_json(msg='rpi-eeprom-config --apply failed: %s' % (err or out).strip(), **result)
 
 
 if __name__ == '__main__':

@@ -186,127 +186,49 @@ overclocks:
   sample: {arm_freq: 2000, over_voltage: 6}
 '''
 
-import json
 import os
-import shutil
 import subprocess
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.picluster.hpl.plugins.module_utils.pi_fs import DirFS, ImageError, copy_sparse, open_image
 from ansible_collections.picluster.hpl.plugins.module_utils.pi_image import (
-    DirFS, ImageError, apply, copy_sparse, customise, fstab_without_sd, nfs_cmdline, open_image, tool)
+    Change, apply, customise, fstab_without_sd, nfs_cmdline)
+from ansible_collections.picluster.hpl.plugins.module_utils.pi_netboot import (
+    load_stamp, save_stamp, source_stamp, sync_tftp, unpack)
 
-# Boot files a node reads from its own root, never served over TFTP (one holds the password hash).
-FIRSTBOOT_FILES = ('firstrun.sh', 'userconf.txt', 'user-data', 'network-config', 'meta-data', 'ssh')
-
-
-def source_stamp(src):
-    info = os.stat(src)
-    return {'src': os.path.abspath(src), 'size': info.st_size, 'mtime': int(info.st_mtime)}
+SETTINGS = ('hostname', 'user', 'password_hash', 'authorized_keys', 'ssh', 'ssh_password_auth', 'interface',
+            'locale', 'timezone', 'config_txt')
 
 
-def load_stamp(path):
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (IOError, OSError, ValueError):
-        return None
-
-
-def save_stamp(path, stamp):
-    with open(path + '.partial', 'w') as handle:
-        json.dump(stamp, handle, sort_keys=True)
-    os.rename(path + '.partial', path)
-
-
-def unpack(src, root_dir):
-    """The image's root partition into ``root_dir``, its boot partition into
-    ``root_dir``/boot/firmware (where the node's first-boot services look), and fresh SSH
-    host keys in place of any the image carries."""
-    boot, root = open_image(src)
-    parent = os.path.dirname(root_dir.rstrip('/'))
-    temp = tempfile.mkdtemp(prefix='.unpack-', dir=parent)
-    try:
-        root.extract(temp)
-        firmware = os.path.join(temp, 'boot', 'firmware')
-        if not os.path.isdir(firmware):
-            os.makedirs(firmware, 0o755)
-        boot.extract(firmware)
-        ssh_dir = os.path.join(temp, 'etc', 'ssh')
-        if not os.path.isdir(ssh_dir):
-            os.makedirs(ssh_dir, 0o755)
-        for name in os.listdir(ssh_dir):
-            if name.startswith('ssh_host_'):
-                os.remove(os.path.join(ssh_dir, name))
-        subprocess.check_call([tool('ssh-keygen'), '-A', '-f', temp], stdout=subprocess.DEVNULL)
-        if os.path.isdir(root_dir):
-            shutil.rmtree(root_dir)
-        os.rename(temp, root_dir)
-        os.chmod(root_dir, 0o755)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-
-
-def sync_tftp(root_dir, tftp_dir, cmdline, check_mode):
-    """The node's boot files, first-boot files left out, into ``tftp_dir``."""
-    changed = []
-    source = DirFS(os.path.join(root_dir, 'boot', 'firmware'))
-    target = DirFS(tftp_dir)
-    wanted = set()
-    for top, dirs, files in os.walk(source.root):
-        for name in files:
-            path = os.path.relpath(os.path.join(top, name), source.root)
-            if path in FIRSTBOOT_FILES or path == 'cmdline.txt':
-                continue
-            wanted.add(path)
-            data = source.read(path)
-            if target.read(path) != data:
-                changed.append('tftp:/' + path)
-                if not check_mode:
-                    target.write(path, data, 0o644)
-    if target.read('cmdline.txt') != cmdline.encode('utf-8'):
-        changed.append('tftp:/cmdline.txt')
-        if not check_mode:
-            target.write('cmdline.txt', cmdline.encode('utf-8'), 0o644)
-    wanted.add('cmdline.txt')
-    if os.path.isdir(tftp_dir):
-        for top, dirs, files in os.walk(tftp_dir):
-            for name in files:
-                path = os.path.relpath(os.path.join(top, name), tftp_dir)
-                if path not in wanted:
-                    changed.append('tftp:/' + path)
-                    if not check_mode:
-                        os.remove(os.path.join(top, name))
-    return changed
+ARGUMENT_SPEC = dict(
+    src=dict(type='path', required=True),
+    dest=dict(type='path'),
+    root_dir=dict(type='path'),
+    tftp_dir=dict(type='path'),
+    nfs_server=dict(type='str'),
+    nfs_export=dict(type='str'),
+    hostname=dict(type='str', required=True),
+    user=dict(type='str', required=True),
+    password_hash=dict(type='str', no_log=True),
+    authorized_keys=dict(type='list', elements='str', default=[], no_log=False),
+    ssh=dict(type='bool', default=True),
+    ssh_password_auth=dict(type='bool', default=False),
+    interface=dict(type='str', default='eth0'),
+    address=dict(type='str'),
+    gateway=dict(type='str'),
+    dns=dict(type='list', elements='str', default=[]),
+    locale=dict(type='str'),
+    timezone=dict(type='str'),
+    config_txt=dict(type='dict', default={}),
+    firstboot=dict(type='str', default='auto', choices=['auto', 'firstrun', 'cloud-init']),
+    record=dict(type='dict', default={}),
+)
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            src=dict(type='path', required=True),
-            dest=dict(type='path'),
-            root_dir=dict(type='path'),
-            tftp_dir=dict(type='path'),
-            nfs_server=dict(type='str'),
-            nfs_export=dict(type='str'),
-            hostname=dict(type='str', required=True),
-            user=dict(type='str', required=True),
-            password_hash=dict(type='str', no_log=True),
-            authorized_keys=dict(type='list', elements='str', default=[], no_log=False),
-            ssh=dict(type='bool', default=True),
-            ssh_password_auth=dict(type='bool', default=False),
-            interface=dict(type='str', default='eth0'),
-            address=dict(type='str'),
-            gateway=dict(type='str'),
-            dns=dict(type='list', elements='str', default=[]),
-            locale=dict(type='str'),
-            timezone=dict(type='str'),
-            config_txt=dict(type='dict', default={}),
-            firstboot=dict(type='str', default='auto', choices=['auto', 'firstrun', 'cloud-init']),
-            record=dict(type='dict', default={}),
-        ),
+        argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=[('dest', 'root_dir')],
         required_one_of=[('dest', 'root_dir')],
         required_together=[('root_dir', 'tftp_dir', 'nfs_server')],
@@ -315,46 +237,18 @@ def main():
     params = module.params
     if not os.path.isfile(params['src']):
         module.fail_json(msg='the image %s does not exist; run the verify step first' % params['src'])
-    settings = dict(
-        (key, params[key]) for key in ('hostname', 'user', 'password_hash', 'authorized_keys', 'ssh',
-                                       'ssh_password_auth', 'interface', 'locale', 'timezone',
-                                       'config_txt'))
-    settings['network'] = dict(address=params['address'], gateway=params['gateway'], dns=params['dns'])
     netboot = bool(params['root_dir'])
     target = params['root_dir'] if netboot else params['dest']
-    stamp_path = target.rstrip('/') + '.picluster.json'
-    stamp = source_stamp(params['src'])
+    stamp_path, stamp = target.rstrip('/') + '.picluster.json', source_stamp(params['src'])
     fresh = load_stamp(stamp_path) != stamp or not os.path.exists(target)
+    if fresh and module.check_mode:
+        module.exit_json(changed=True, copied=True, changed_files=[], firstboot=params['firstboot'],
+                         os_codename='', overclocks={})
     result = dict(changed=False, copied=fresh, changed_files=[])
-    record = dict(params['record'], medium='nfs' if netboot else 'sd', customised_by='picluster.hpl')
     try:
-        if fresh and module.check_mode:
-            module.exit_json(changed=True, copied=True, changed_files=[], firstboot=params['firstboot'],
-                             os_codename='', overclocks={})
         if fresh:
-            parent = os.path.dirname(target.rstrip('/'))
-            if parent and not os.path.isdir(parent):
-                os.makedirs(parent, 0o755)
-            if netboot:
-                unpack(params['src'], target)
-            else:
-                copy_sparse(params['src'], target)
-        if netboot:
-            boot = DirFS(os.path.join(target, 'boot', 'firmware'))
-            root = DirFS(target)
-            original_cmdline = (boot.read('/cmdline.txt') or b'').decode('utf-8')
-        else:
-            boot, root = open_image(target)
-        outcome = customise(boot, root, settings, firstboot=params['firstboot'], netboot=netboot,
-                            record=record, check_mode=module.check_mode)
-        result.update(outcome)
-        if netboot:
-            fstab = (root.read('/etc/fstab') or b'').decode('utf-8')
-            result['changed_files'] += apply(boot, root, [('root', '/etc/fstab', fstab_without_sd(fstab),
-                                                           0o644)], module.check_mode)
-            cmdline = nfs_cmdline(original_cmdline, params['nfs_server'],
-                                  params['nfs_export'] or params['root_dir'])
-            result['changed_files'] += sync_tftp(target, params['tftp_dir'], cmdline, module.check_mode)
+            make_target(params['src'], target, netboot)
+        result.update(customise_target(params, target, netboot, module.check_mode))
         if fresh:
             save_stamp(stamp_path, stamp)
     except (ImageError, OSError, subprocess.CalledProcessError) as error:
@@ -365,6 +259,39 @@ def main():
                     % (params['hostname'], ', '.join('%s=%s' % item for item in result['overclocks'].items())))
     result['changed'] = bool(result['copied'] or result['changed_files'])
     module.exit_json(**result)
+
+
+def make_target(src, target, netboot):
+    """A fresh copy of the image (SD card) or its unpacked trees (netboot)."""
+    parent = os.path.dirname(target.rstrip('/'))
+    if parent and not os.path.isdir(parent):
+        os.makedirs(parent, 0o755)
+    if netboot:
+        unpack(src, target)
+    else:
+        copy_sparse(src, target)
+
+
+def customise_target(params, target, netboot, check_mode):
+    """The node's settings applied to its copy; a netboot node's fstab without the SD card
+    and its TFTP directory synced, with a cmdline.txt that mounts its NFS root."""
+    settings = dict((key, params[key]) for key in SETTINGS)
+    settings['network'] = dict(address=params['address'], gateway=params['gateway'], dns=params['dns'])
+    record = dict(params['record'], medium='nfs' if netboot else 'sd', customised_by='picluster.hpl')
+    if netboot:
+        boot, root = DirFS(os.path.join(target, 'boot', 'firmware')), DirFS(target)
+        original_cmdline = (boot.read('/cmdline.txt') or b'').decode('utf-8')
+    else:
+        boot, root = open_image(target)
+    outcome = customise(boot, root, settings, firstboot=params['firstboot'], netboot=netboot,
+                        record=record, check_mode=check_mode)
+    if netboot:
+        fstab = (root.read('/etc/fstab') or b'').decode('utf-8')
+        outcome['changed_files'] += apply(boot, root, [Change('root', '/etc/fstab', fstab_without_sd(fstab), 0o644)],
+                                          check_mode)
+        cmdline = nfs_cmdline(original_cmdline, params['nfs_server'], params['nfs_export'] or params['root_dir'])
+        outcome['changed_files'] += sync_tftp(target, params['tftp_dir'], cmdline, check_mode)
+    return outcome
 
 
 if __name__ == '__main__':

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.picluster.hpl.plugins.module_utils import pi_image
-from ansible_collections.picluster.hpl.plugins.module_utils.pi_image import DirFS, ImageError
+from ansible_collections.picluster.hpl.plugins.module_utils import pi_fs, pi_image, pi_netboot
+from ansible_collections.picluster.hpl.plugins.module_utils.pi_fs import DirFS, ImageError
 
 KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ2y4rUq6dsTf9mPJ0Jj4pPjJ5Rk2tWQ5h8nB0k2m1xZ hpc@laptop'
 HASH = '$6$picluster$PvcZRo8Iap7LPKR/8eKewq9xRbHWbAdsPe1NM3Le2U7I.QC9Gy9LFYYcjBs1nVVLLkUUFOHME67UrOE6TyS/b.'
@@ -146,17 +146,17 @@ def mbr(entries, signature=b'\x55\xaa'):
 def test_partitions_are_read_from_the_mbr(tmp_path):
     image = tmp_path / 'disk.img'
     image.write_bytes(mbr([(0x0c, 8192, 1024), (0x83, 9216, 2048)]))
-    boot, root = pi_image.pi_partitions(str(image))
+    boot, root = pi_fs.pi_partitions(str(image))
     assert (boot['offset'], boot['size'], root['offset']) == (8192 * 512, 1024 * 512, 9216 * 512)
     image.write_bytes(mbr([(0xee, 1, 100)]))
     with pytest.raises(ImageError, match='GPT'):
-        pi_image.partitions(str(image))
+        pi_fs.partitions(str(image))
     image.write_bytes(mbr([(0x83, 2048, 100)]))
     with pytest.raises(ImageError, match='FAT boot and a Linux root'):
-        pi_image.pi_partitions(str(image))
+        pi_fs.pi_partitions(str(image))
     image.write_bytes(b'\0' * 512)
     with pytest.raises(ImageError, match='no MBR'):
-        pi_image.partitions(str(image))
+        pi_fs.partitions(str(image))
 
 
 def test_firstrun_leaves_the_cmdline_as_it_found_it(tmp_path):
@@ -178,3 +178,27 @@ def test_netboot_roots_do_not_swap_to_nfs(tmp_path):
     result = pi_image.customise(boot, root, settings(), netboot=True)
     assert 'root:' + pi_image.SWAP_WANTS in result['changed_files'] and not os.path.lexists(str(wants))
     assert 'unmanaged-devices=interface-name:eth0' in root.read(pi_image.NM_NFSROOT).decode()
+
+
+def test_first_boot_files_come_from_the_plan_under_either_flavour():
+    # The files a netboot node's TFTP directory must never serve: one holds the password hash.
+    assert pi_netboot.firstboot_files() == {'ssh', 'userconf.txt', 'firstrun.sh', 'user-data', 'network-config',
+                                            'meta-data'}
+
+
+def test_tftp_sync_serves_the_boot_files_but_no_first_boot_file(tmp_path):
+    firmware = tmp_path / 'root' / 'boot' / 'firmware'
+    (firmware / 'overlays').mkdir(parents=True)
+    for name, text in (('config.txt', 'arm_64bit=1\n'), ('start4.elf', 'elf'), ('overlays/x.dtbo', 'dtbo'),
+                       ('cmdline.txt', 'root=/dev/mmcblk0p2\n'), ('userconf.txt', 'pi:$6$hash\n'),
+                       ('firstrun.sh', '#!/bin/sh\n'), ('user-data', '#cloud-config\n')):
+        (firmware / name).write_text(text)
+    tftp = tmp_path / 'tftp'
+    tftp.mkdir()
+    (tftp / 'stale.bin').write_text('old')
+    changed = pi_netboot.sync_tftp(str(tmp_path / 'root'), str(tftp), 'root=/dev/nfs\n', check_mode=False)
+    served = sorted(str(path.relative_to(tftp)) for path in tftp.rglob('*') if path.is_file())
+    assert served == ['cmdline.txt', 'config.txt', 'overlays/x.dtbo', 'start4.elf']
+    assert (tftp / 'cmdline.txt').read_text() == 'root=/dev/nfs\n'
+    assert 'tftp:/stale.bin' in changed and 'tftp:/userconf.txt' not in changed
+    assert pi_netboot.sync_tftp(str(tmp_path / 'root'), str(tftp), 'root=/dev/nfs\n', check_mode=False) == []
