@@ -15,7 +15,7 @@ from ansible.parsing.ajson import AnsibleJSONEncoder
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import callback_loader
 from ansible_collections.picluster.hpl.plugins.module_utils.results import (
-    build_document, headline, node_from_facts, write_document)
+    headline, run_document, write_document)
 
 CALLBACK = 'picluster.hpl.hpl_results'
 
@@ -43,23 +43,15 @@ class ActionModule(ActionBase):
                                       % (CALLBACK, result['results_dir']))
             return result
         try:
-            document = self._document(dict(args['run']), task_vars)
+            hostvars = task_vars['hostvars']
+            document = run_document(args['run'], task_vars['inventory_hostname'],
+                                    lambda name: hostvars[name].get('ansible_facts') if name in hostvars else {})
         except (TypeError, ValueError) as exc:
             return dict(result, failed=True, msg='hpl_document: %s' % to_text(exc))
         result.update(document=document, headline=headline(document))
         if not enabled and not self._task.check_mode:
             self._write(result, document)
         return result
-
-    @staticmethod
-    def _document(run, task_vars):
-        """The document, with each node's entry from its facts in hostvars."""
-        hostvars = task_vars['hostvars']
-        run.setdefault('head', task_vars['inventory_hostname'])
-        run['hosts'] = list(run.get('hosts') or [run['head']])
-        nodes = dict((name, node_from_facts(name, hostvars[name].get('ansible_facts') if name in hostvars else {}))
-                     for name in run['hosts'])
-        return build_document(run, nodes)
 
     def _write(self, result, document):
         try:

@@ -53,7 +53,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.ajson import AnsibleJSONEncoder
 from ansible.plugins.callback import CallbackBase
 from ansible_collections.picluster.hpl.plugins.module_utils.results import (
-    build_document, headline, node_from_facts, write_document)
+    headline, run_document, write_document)
 
 RUN_FACT = 'picluster_hpl_run'
 
@@ -90,7 +90,7 @@ class CallbackModule(CallbackBase):
         document = run.get('document') if isinstance(run, dict) else None
         if not isinstance(document, dict):
             try:
-                document = self._document(host, run)
+                document = run_document(run, host, self._facts.get)
             except (AttributeError, TypeError, ValueError) as exc:
                 self._display.warning("hpl_results: cannot make a results document from %s's %s fact: %s"
                                       % (host, RUN_FACT, to_text(exc)))
@@ -99,13 +99,6 @@ class CallbackModule(CallbackBase):
         path = self._write(document)
         if path:
             self._display.display("HPL results: %s" % path)
-
-    def _document(self, host, run):
-        run = dict(run)
-        run.setdefault('head', host)
-        run['hosts'] = list(run.get('hosts') or [host])
-        nodes = dict((name, node_from_facts(name, self._facts.get(name))) for name in run['hosts'])
-        return build_document(run, nodes)
 
     def _write(self, document):
         try:

@@ -94,8 +94,8 @@ def sync_tftp(root_dir, tftp_dir, cmdline, check_mode):
     """The node's boot files, first-boot files left out, into ``tftp_dir``, with
     ``cmdline`` as its cmdline.txt; anything else there is removed. Returns what changed."""
     source = DirFS(os.path.join(root_dir, 'boot', 'firmware'))
-    wanted = dict((path, source.read(path)) for path in _files(source.root)
-                  if path not in firstboot_files() and path != 'cmdline.txt')
+    never = firstboot_files() | {'cmdline.txt'}
+    wanted = dict((path, source.read(path)) for path in _files(source.root) if path not in never)
     wanted['cmdline.txt'] = cmdline.encode('utf-8')
     target = DirFS(tftp_dir)
     changed = []

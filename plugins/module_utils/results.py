@@ -93,6 +93,15 @@ def build_document(run, nodes, now=None):
     return document
 
 
+def run_document(run, host, facts_of):
+    """The document for a ``picluster_hpl_run`` record set on ``host``: its head defaults to
+    that host, its hosts to the head, and each node's entry comes from ``facts_of(name)``."""
+    run = dict(run)
+    run.setdefault('head', host)
+    run['hosts'] = list(run.get('hosts') or [run['head']])
+    return build_document(run, dict((name, node_from_facts(name, facts_of(name))) for name in run['hosts']))
+
+
 def _entries(run, nodes):
     """The node entries of the run's hosts, each with the ranks it ran."""
     ranks = _ranks_per_host(run.get('sizing') or {})

@@ -1,5 +1,7 @@
 """Run the real ansible tools from the test venv against this collection."""
 
+import glob
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +18,27 @@ EXAMPLES_NOT_RUN = {'pi_image', 'sd_card_write', 'netboot_eeprom'}
 LOCAL_INVENTORY = (
     'cluster:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
     '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n')
+
+
+def key_value(value):
+    """How a user writes ``value`` with -e key=value (which splits words at spaces)."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(',', ':'))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def install_built_collection(tmp_path):
+    """(tarball, collections path): the collection built with ansible-galaxy and installed
+    into an empty collections path under ``tmp_path``, as a user installs it."""
+    build = run(['ansible-galaxy', 'collection', 'build', '--output-path', str(tmp_path), ROOT],
+                ansible_env(str(tmp_path / 'none')))
+    assert build.returncode == 0, build.stdout
+    (tarball,) = glob.glob(str(tmp_path / 'picluster-hpl-*.tar.gz'))
+    installed = tmp_path / 'collections'
+    install = run(['ansible-galaxy', 'collection', 'install', '--no-deps', '-p', str(installed), tarball],
+                  ansible_env(str(installed)))
+    assert install.returncode == 0, install.stdout
+    return tarball, installed
 
 
 def ansible_env(collections_dir, results_dir=None, config=None, **extra):

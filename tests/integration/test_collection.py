@@ -11,7 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from helpers import EXAMPLES_NOT_RUN, FIXTURES, LOCAL_INVENTORY, PLUGIN_DOCS, ROOT, ansible_env, run
+from helpers import (EXAMPLES_NOT_RUN, FIXTURES, LOCAL_INVENTORY, PLUGIN_DOCS, ROOT, ansible_env,
+                     install_built_collection, run)
 
 pytestmark = pytest.mark.slow
 SCHEMA = os.path.join(ROOT, 'schemas', 'hpl_results.schema.json')
@@ -194,10 +195,7 @@ def test_without_the_callback_the_document_is_written_where_documented(collectio
 
 
 def test_built_collection_installs_and_works_by_fqcn(tmp_path):
-    build = run(['ansible-galaxy', 'collection', 'build', '--output-path', str(tmp_path), ROOT],
-                ansible_env(str(tmp_path / 'none')))
-    assert build.returncode == 0, build.stdout
-    (tarball,) = glob.glob(str(tmp_path / 'picluster-hpl-*.tar.gz'))
+    tarball, installed = install_built_collection(tmp_path)
     with tarfile.open(tarball) as archive:
         names = set(archive.getnames())
     for wanted in ('data/top500_rmax_1993_2014.csv', 'schemas/hpl_results.schema.json',
@@ -210,10 +208,6 @@ def test_built_collection_installs_and_works_by_fqcn(tmp_path):
         'playbooks', 'plugins', 'roles', 'schemas'}
     assert not any(n.startswith('changelogs/fragments') for n in names)
 
-    installed = tmp_path / 'collections'
-    install = run(['ansible-galaxy', 'collection', 'install', '--no-deps', '-p', str(installed), tarball],
-                  ansible_env(str(installed)))
-    assert install.returncode == 0, install.stdout
     # Outside the repository, with no ansible.cfg of ours: only the installed copy is found.
     empty_config = tmp_path / 'ansible.cfg'
     empty_config.write_text('[defaults]\n')

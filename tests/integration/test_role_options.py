@@ -10,7 +10,7 @@ import os
 import pytest
 import yaml
 
-from helpers import ROOT, ansible_env, run
+from helpers import LOCAL_INVENTORY, ROOT, ansible_env, key_value, run
 
 pytestmark = pytest.mark.slow
 SPECS = dict((path.split(os.sep)[-3], yaml.safe_load(open(path))['argument_specs'])
@@ -35,15 +35,6 @@ def samples():
                 for name, option in entry['options'].items())
 
 
-def as_text(value):
-    """How a user writes the value with -e key=value (which splits words at spaces)."""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, separators=(',', ':'))
-    if isinstance(value, bool):
-        return str(value).lower()
-    return 'null' if value is None else str(value)
-
-
 def typed_by_roles(env, tmp_path, name, args, host_vars=None):
     """{role: typed options} as each role's first task reads them."""
     out = tmp_path / ('%s.json' % name)
@@ -66,12 +57,12 @@ def typed_by_roles(env, tmp_path, name, args, host_vars=None):
 def test_every_option_is_the_same_from_every_source(tmp_path, collections_dir):
     env = ansible_env(collections_dir)
     values = samples()
-    key_value = [arg for name, value in sorted(values.items()) for arg in ('-e', '%s=%s' % (name, as_text(value)))]
+    as_text = [arg for name, value in sorted(values.items()) for arg in ('-e', '%s=%s' % (name, key_value(value)))]
     vars_file = tmp_path / 'vars.yml'
     vars_file.write_text(yaml.safe_dump(values))
     sources = {
         'inventory': typed_by_roles(env, tmp_path, 'inventory', [], host_vars=values),
-        'key=value': typed_by_roles(env, tmp_path, 'key-value', key_value),
+        'key=value': typed_by_roles(env, tmp_path, 'key-value', as_text),
         'json': typed_by_roles(env, tmp_path, 'json', ['-e', json.dumps(values)]),
         '@file': typed_by_roles(env, tmp_path, 'file', ['-e', '@%s' % vars_file]),
     }
@@ -97,7 +88,7 @@ def test_in_a_role_a_null_number_as_text_is_refused_before_anything_runs(tmp_pat
     is refused there, naming the option; JSON null passes and reaches the role typed."""
     env = ansible_env(collections_dir)
     inventory = tmp_path / 'inventory.yml'
-    inventory.write_text('cluster:\n  hosts:\n    localhost:\n      ansible_connection: local\n')
+    inventory.write_text(LOCAL_INVENTORY)
     playbook = tmp_path / 'benchmark.yml'
     playbook.write_text(yaml.safe_dump([{'hosts': 'cluster', 'gather_facts': False,
                                          'roles': ['picluster.hpl.benchmark']}]))

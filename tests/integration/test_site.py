@@ -15,7 +15,7 @@ import time
 import jsonschema
 import pytest
 
-from helpers import ROOT, ansible_env, run
+from helpers import ROOT, ansible_env, install_built_collection, key_value, run
 
 pytestmark = pytest.mark.slow
 INSTALL = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'install.yml')
@@ -84,13 +84,8 @@ def extra_vars(**values):
     if nulls:
         args += ['-e', json.dumps(nulls)]
     for name, value in sorted(values.items()):
-        if value is None:
-            continue
-        if isinstance(value, (list, dict)):
-            text = json.dumps(value, separators=(',', ':'))
-        else:
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-        args += ['-e', '%s=%s' % (name, text)]
+        if value is not None:
+            args += ['-e', '%s=%s' % (name, key_value(value))]
     return args
 
 
@@ -275,14 +270,7 @@ def test_switching_mpi_implementation(tmp_path, collections_dir):
 def test_installed_collection_runs_site_by_fqcn_and_records_without_the_callback(tmp_path):
     """As a user installs it: the built tarball in an empty collections path outside the
     repository, picluster.hpl.site by FQCN with -e options, no results callback enabled."""
-    build = run(['ansible-galaxy', 'collection', 'build', '--output-path', str(tmp_path), ROOT],
-                ansible_env(str(tmp_path / 'none')))
-    assert build.returncode == 0, build.stdout
-    (tarball,) = glob.glob(str(tmp_path / 'picluster-hpl-*.tar.gz'))
-    installed = tmp_path / 'collections'
-    install = run(['ansible-galaxy', 'collection', 'install', '--no-deps', '-p', str(installed), tarball],
-                  ansible_env(str(installed)))
-    assert install.returncode == 0, install.stdout
+    dummy, installed = install_built_collection(tmp_path)
     project = tmp_path / 'project'
     project.mkdir()
     (project / 'ansible.cfg').write_text('[defaults]\ninterpreter_python = auto_silent\n')
