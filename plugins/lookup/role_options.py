@@ -16,9 +16,11 @@ description:
     converts it to the declared type, so that an option means the same from the inventory,
     C(-e key=value), C(-e '{json}') or C(-e @file.yml). C(-e benchmark_governor_persist=false)
     is the boolean C(false), C(-e benchmark_max_seconds=60) the number 60.
-  - The words C(null) and C(~) are null, as YAML reads them. For a number Ansible's own
-    check of the role's arguments, which runs first, refuses them as text, so a null
-    number goes as JSON or YAML (C(-e) with a JSON object mapping the option to null).
+  - The words C(null) and C(~) are null for text, lists and dicts, as YAML reads them;
+    empty text is an empty list or dict. A number or a switch given as such text is
+    refused naming the option, as Ansible's own check of the role's arguments refuses it,
+    so a null number goes as JSON or YAML (C(-e) with a JSON object mapping the option to
+    null).
   - Warns about every variable that starts like one of the collection's options
     (C(benchmark_), C(hpl_), C(mpi_), C(blas_) ...) but is none of them, naming the closest
     real one.

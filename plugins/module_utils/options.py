@@ -39,16 +39,28 @@ class OptionsError(ValueError):
     """Values the spec cannot type; the message names each option and what is wrong."""
 
 
+EMPTY = {'list': list, 'dict': dict}
+
+
 def _is_null(value, option):
+    """None; for text, a list or a dict, a word YAML reads as null; for a path also empty
+    text. A number or a switch given as such text is left to the validator, which refuses
+    it naming the option, as Ansible's own check of a role's arguments does."""
     if not isinstance(value, str):
         return value is None
-    # An empty string is a value for text, and nothing for a number or a switch.
-    return value in NULL_WORDS or (value == '' and option.get('type', 'str') not in ('str', 'raw'))
+    kind = option.get('type', 'str')
+    return (value in NULL_WORDS and kind in ('str', 'raw', 'path', 'list', 'dict')) or (value == '' and kind == 'path')
 
 
 def _from_text(value, option):
-    """A list or dict written as JSON on the command line, as YAML flow style reads it."""
-    if isinstance(value, str) and option.get('type') in ('list', 'dict') and value.strip()[:1] in '[{':
+    """A list or dict written as JSON on the command line, as YAML flow style reads it;
+    empty text is an empty one (Ansible's own check would make [''] of it)."""
+    kind = option.get('type')
+    if not isinstance(value, str) or kind not in EMPTY:
+        return value
+    if not value.strip():
+        return EMPTY[kind]()
+    if value.strip()[:1] in '[{':
         try:
             return json.loads(value)
         except ValueError:

@@ -72,14 +72,15 @@ def test_every_option_is_the_same_from_every_source(tmp_path, collections_dir):
         assert typed == expected, source
 
 
-def test_null_text_is_null_for_text_and_json_null_for_numbers(tmp_path, collections_dir):
+def test_null_text_is_null_for_text_json_null_for_numbers_and_empty_text_an_empty_list(tmp_path, collections_dir):
     env = ansible_env(collections_dir)
     args = ['-e', '{"benchmark_max_seconds": null, "benchmark_nb": null}', '-e', 'benchmark_governor=~',
-            '-e', 'sd_image_url=', '-e', 'benchmark_fail_on_residual=no', '-e', 'netboot_client_tftp_ip=null']
+            '-e', 'sd_image_url=', '-e', 'benchmark_fail_on_residual=no', '-e', 'netboot_client_tftp_ip=null',
+            '-e', 'benchmark_mpirun_args=']
     typed, _output = typed_by_roles(env, tmp_path, 'nulls', args)
     benchmark = typed['benchmark']
     assert (benchmark['max_seconds'], benchmark['nb'], benchmark['governor']) == (None, None, None)
-    assert benchmark['fail_on_residual'] is False
+    assert benchmark['fail_on_residual'] is False and benchmark['mpirun_args'] == []
     assert typed['sd_image']['url'] == '' and typed['netboot_client']['tftp_ip'] is None
 
 
@@ -99,8 +100,8 @@ def test_in_a_role_a_null_number_as_text_is_refused_before_anything_runs(tmp_pat
     passed = run(['ansible-playbook', '-i', str(inventory), str(playbook),
                   '-e', '{"benchmark_max_seconds": null}', '-e', 'benchmark_memory_fraction=0.5'], env)
     # Typed and checked: the role gets as far as asking for the install roles' facts.
-    assert 'the picluster.hpl.mpi, blas and hpl roles must run first' in passed.stdout, passed.stdout[-3000:]
-    assert 'benchmark_memory_fraction must be in (0, 0.95] (got 0.5)' in passed.stdout
+    assert 'The picluster.hpl.mpi, blas and hpl roles must run first' in passed.stdout, passed.stdout[-3000:]
+    assert 'benchmark_memory_fraction must be' not in passed.stdout
 
 
 def test_a_value_of_the_wrong_type_is_refused_naming_the_option(tmp_path, collections_dir):
@@ -125,3 +126,32 @@ def test_a_near_miss_is_named_with_the_real_option_once(tmp_path, collections_di
         'hpl_memory_fraction is set, but no role of picluster.hpl reads it; did you mean benchmark_memory_fraction?',
         'mpi_zzz is set, but no role of picluster.hpl reads it.',
     ]
+
+
+@pytest.mark.parametrize('args,message', [
+    (['-e', 'benchmark_memory_fraction=1.5'], 'benchmark_memory_fraction must be in (0, 0.95] (got 1.5)'),
+    (['-e', 'benchmark_max_n=12.5'], "'benchmark_max_n'"),
+    (['-e', 'hpl_install_method=source', '-e', 'hpl_user=root'], "hpl_user an unprivileged user (got 'root')"),
+    (['-e', 'mpi_compilers=maybe'], "'mpi_compilers'"),
+    (['-e', 'benchmark_user=root'], 'benchmark_user must be an unprivileged user, not root'),
+    (['-e', 'benchmark_max_seconds=-5'], 'benchmark_max_seconds must be a positive number of seconds, or null (got -5.0)'),
+])
+def test_site_refuses_a_bad_option_of_any_role_before_anything_changes(tmp_path, collections_dir, args, message):
+    """The benchmark runs last, but its options are checked first, with every other role's."""
+    env = ansible_env(collections_dir, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json')
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text(LOCAL_INVENTORY)
+    result = run(['ansible-playbook', '-i', str(inventory), 'site.yml'] + args, env)
+    assert result.returncode != 0
+    report = json.loads(result.stdout[result.stdout.index('{\n'):])
+    ran = [(task['task']['name'].split(' : ', 1)[-1], outcome) for play in report['plays']
+           for task in play['tasks'] for outcome in task['hosts'].values()]
+    failed = [outcome['msg'] for _name, outcome in ran if outcome.get('failed')]
+    assert len(failed) == 1 and message in failed[0], failed
+    assert not any(outcome.get('changed') for _name, outcome in ran)
+    assert set(name for name, _outcome in ran) <= {
+        'Gathering Facts', 'Check the options of every role before anything changes',
+        'Read the options, typed as meta/argument_specs.yml declares them',
+        'Check the source settings', 'Check the benchmark user', 'Check the memory fraction',
+        'Check the time budget', 'Check the HPL.dat lists'}
+    assert [play['play']['name'] for play in report['plays']] == ['Prepare the nodes']

@@ -31,10 +31,19 @@ def test_numbers_lists_and_dicts_from_text():
     assert options.typed_options(SPEC, {'args': '["a b", "c"]'})['args'] == ['a b', 'c']
 
 
-def test_null_words_are_null_and_empty_text_is_null_only_for_non_text():
-    typed = options.typed_options(SPEC, {'seconds': 'null', 'count': '', 'name': '~', 'flag': None})
-    assert (typed['seconds'], typed['count'], typed['name'], typed['flag']) == (None, None, None, None)
+def test_null_words_are_null_for_text_and_a_null_number_or_switch_as_text_is_refused():
+    typed = options.typed_options(SPEC, {'name': '~', 'args': 'null', 'flag': None, 'seconds': None})
+    assert (typed['name'], typed['args'], typed['flag'], typed['seconds']) == (None, None, None, None)
     assert options.typed_options(SPEC, {'name': ''})['name'] == ''
+    # Ansible's own check of a role's arguments refuses these; so does the early check.
+    for name, text in (('seconds', 'null'), ('count', ''), ('flag', '~')):
+        with pytest.raises(options.OptionsError, match="'%s'" % name):
+            options.typed_options(SPEC, {name: text})
+
+
+def test_empty_text_is_an_empty_list_or_dict():
+    typed = options.typed_options(SPEC, {'args': '', 'table': ' '})
+    assert (typed['args'], typed['table']) == ([], {})
 
 
 def test_defaults_fill_what_is_not_given_and_unknown_names_are_ignored():
