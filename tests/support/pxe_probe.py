@@ -1,37 +1,31 @@
-#!/usr/bin/env python
+#!/usr/bin/env python3
 """Act like a Raspberry Pi 4 network bootloader to test a PXE boot server.
 
-Standard library only (Python 3.9 or later), so the script can be copied
-into a container or onto a node and run there without installing anything.
+Scapy encodes and decodes the packets (its DHCP and TFTP layers); this file keeps what is
+the Pi's own (how its bootloader's DHCPDISCOVER looks, the PXE boot menu of option 43 it
+looks for) and the few lines of each exchange. It runs inside a probe container, with
+scapy on PYTHONPATH (molecule/netboot mounts the test venv's copy, pure Python).
 
-Sub-commands
-------------
 dhcp --mac MAC [--interface IFACE] [--timeout SECONDS] [--guid HEX]
-    Broadcast a DHCPDISCOVER from UDP port 68, shaped like the one a Pi 4
-    bootloader sends: option 60 "PXEClient:Arch:00000:UNDI:002001", option
-    93 client architecture 0, option 94 UNDI 2.1, option 97 client GUID,
-    option 55 asking for 43/60/66/67, broadcast flag set.  Print the first
-    DHCPOFFER for this MAC and transaction as JSON, {"offer": {...}}, with
-    option 43 (PXE vendor options) decoded, boot menu text such as
-    "Raspberry Pi Boot" included.  Exit 0 when an offer arrived; exit 1,
-    printing {"offer": null}, when none came before the timeout.
+    Broadcast a DHCPDISCOVER from UDP port 68 as a Pi 4 bootloader does (option 60
+    "PXEClient:Arch:00000:UNDI:002001", 93 architecture 0, 94 UNDI 2.1, 97 a client GUID,
+    55 asking for 43/60/66/67, the broadcast flag). Print the first DHCPOFFER for this MAC
+    and transaction as JSON, {"offer": {...}}, option 43 decoded (the boot menu's text, such
+    as "Raspberry Pi Boot"). Exit 0 on an offer; 1, printing {"offer": null}, on none.
 
-tftp-get --server IP PATH [--output FILE] [--blksize N] [--timeout S]
-    Read PATH with a TFTP read request (octet mode, asking for "tsize" and,
-    when given, "blksize"), following OACK / DATA / ACK.  Print the size and
-    sha256 of what arrived as JSON and exit 0, or print the server's ERROR
-    code and message (or the timeout) and exit 1.
+tftp-get --server IP PATH... [--output FILE] [--blksize N] [--timeout S]
+    Read each PATH (octet mode, asking for "tsize" and, when given, "blksize"). Print one
+    JSON document, {"files": [...]}, with each file's size, sha256 and the tsize the server
+    announced, or the server's ERROR code and message. Exit 0 when every file arrived.
+    --output writes the (one) file there.
 
 tftp-put --server IP PATH [--timeout S]
-    Send a TFTP write request for PATH and report the answer.  Exit 0 when
-    the server refuses it with an ERROR packet (the JSON holds the code and
-    message), exit 1 when the server accepts it (ACK or OACK; the probe
-    then aborts the transfer with an ERROR packet, so nothing is written),
-    exit 2 when the server does not answer.
+    Send a write request for PATH. Exit 0 when the server refuses it with an ERROR (the
+    JSON holds its code and message); 1 when it accepts (the probe then aborts with an
+    ERROR, so nothing is written); 2 when it does not answer.
 
-The dhcp sub-command binds UDP port 68 (root or CAP_NET_BIND_SERVICE) and,
-with --interface, uses SO_BINDTODEVICE (root or CAP_NET_RAW).  No DHCP
-client may hold port 68 on the same machine.
+dhcp binds UDP port 68 and, with --interface, uses SO_BINDTODEVICE: run it as root, with
+no DHCP client on the same machine.
 """
 
 import argparse
@@ -44,489 +38,262 @@ import struct
 import sys
 import time
 
-# ---------------------------------------------------------------------------
-# DHCP
-# ---------------------------------------------------------------------------
+from scapy.layers.dhcp import BOOTP, DHCP, DHCPRevOptions
+from scapy.layers.tftp import (TFTP, TFTP_ACK, TFTP_DATA, TFTP_ERROR, TFTP_Error_Codes, TFTP_OACK,
+                               TFTP_Option, TFTP_Options, TFTP_RRQ, TFTP_WRQ)
 
-DHCP_SERVER_PORT = 67
-DHCP_CLIENT_PORT = 68
-DHCP_MAGIC_COOKIE = b"\x63\x82\x53\x63"
-BOOTP_HEADER = struct.Struct("!BBBBIHH4s4s4s4s16s64s128s")
-BOOTREQUEST = 1
-BOOTREPLY = 2
+# How the Pi 4 bootloader announces itself: an x86 BIOS PXE client (architecture 0).
+PI_VENDOR_CLASS = b"PXEClient:Arch:00000:UNDI:002001"
+# Subnet mask, router, DNS, host name, domain name, broadcast address, vendor specific
+# (43), vendor class (60), TFTP server (66), boot file (67), client GUID (97), PXE 128-135.
+PI_PARAMETERS = [1, 3, 6, 12, 15, 28, 43, 60, 66, 67, 97] + list(range(128, 136))
 BROADCAST_FLAG = 0x8000
-
-# How the Pi 4 bootloader announces itself: an x86 BIOS PXE client (arch 0).
-PI_VENDOR_CLASS = "PXEClient:Arch:00000:UNDI:002001"
-PI_CLIENT_ARCH = 0
-# Options asked for: subnet mask, router, DNS, host name, domain name,
-# broadcast address, vendor specific (43), vendor class (60), TFTP server
-# (66), boot file (67), client GUID (97) and the PXE-reserved 128-135.
-PARAM_REQUEST_LIST = [1, 3, 6, 12, 15, 28, 43, 60, 66, 67, 97,
-                      128, 129, 130, 131, 132, 133, 134, 135]
-
-DHCP_MESSAGE_TYPES = {
-    1: "DHCPDISCOVER", 2: "DHCPOFFER", 3: "DHCPREQUEST", 4: "DHCPDECLINE",
-    5: "DHCPACK", 6: "DHCPNAK", 7: "DHCPRELEASE", 8: "DHCPINFORM",
-}
-
-# PXE sub-options carried in option 43 (PXE specification 2.1, table 2-1).
-PXE_SUBOPTION_NAMES = {
-    1: "PXE_MTFTP_IP", 2: "PXE_MTFTP_CPORT", 3: "PXE_MTFTP_SPORT",
-    4: "PXE_MTFTP_TMOUT", 5: "PXE_MTFTP_DELAY", 6: "PXE_DISCOVERY_CONTROL",
-    7: "PXE_DISCOVERY_MCAST_ADDR", 8: "PXE_BOOT_SERVERS",
-    9: "PXE_BOOT_MENU", 10: "PXE_MENU_PROMPT", 11: "PXE_MCAST_ADDRS_ALLOC",
-    12: "PXE_CREDENTIAL_TYPES", 71: "PXE_BOOT_ITEM",
-}
-
-# Reply options shown as text, as one IPv4 address, or as a list of them.
-TEXT_OPTIONS = {12: "host_name", 15: "domain_name", 60: "vendor_class",
-                66: "tftp_server", 67: "bootfile"}
-ADDRESS_OPTIONS = {1: "subnet_mask", 28: "broadcast_address",
-                   54: "server_id"}
-ADDRESS_LIST_OPTIONS = {3: "routers", 6: "dns_servers"}
+MESSAGE_TYPES = {1: "DHCPDISCOVER", 2: "DHCPOFFER", 3: "DHCPREQUEST", 5: "DHCPACK", 6: "DHCPNAK"}
+# The offer's options by scapy's name, as the JSON names them.
+OFFER_OPTIONS = {"server_id": "server_id", "vendor_class_id": "vendor_class", "tftp_server_name": "tftp_server",
+                 "boot-file-name": "bootfile", "subnet_mask": "subnet_mask", "hostname": "host_name",
+                 "router": "routers", "name_server": "dns_servers"}
+# The PXE sub-options of option 43 (PXE specification 2.1, table 2-1) the Pi reads.
+PXE_DISCOVERY_CONTROL, PXE_BOOT_MENU, PXE_MENU_PROMPT = 6, 9, 10
 
 
 def parse_mac(text):
-    """Return the 6 bytes of a MAC written aa:bb:cc:dd:ee:ff (or with -)."""
+    """The 6 bytes of a MAC written aa:bb:cc:dd:ee:ff (or with -)."""
     parts = text.replace("-", ":").split(":")
-    if len(parts) != 6:
-        raise argparse.ArgumentTypeError("MAC needs six octets: %r" % text)
     try:
-        return bytes(int(part, 16) for part in parts)
+        if len(parts) == 6:
+            return bytes(int(part, 16) for part in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            "not a MAC address: %r" % text) from None
+        pass
+    raise argparse.ArgumentTypeError("not a MAC address (six octets): %r" % text)
 
 
-def format_mac(octets):
-    return ":".join("%02x" % octet for octet in octets)
+def pi_discover(mac, xid, guid):
+    """A DHCPDISCOVER shaped like the Pi 4 bootloader's."""
+    return bytes(BOOTP(op=1, chaddr=mac + bytes(10), xid=xid, flags=BROADCAST_FLAG) / DHCP(options=[
+        ("message-type", "discover"), ("max_dhcp_size", 1472),
+        ("pxe_client_architecture", struct.pack("!H", 0)), ("pxe_client_network_interface", bytes([1, 2, 1])),
+        ("pxe_client_machine_identifier", bytes([0]) + guid), ("vendor_class_id", PI_VENDOR_CLASS),
+        ("param_req_list", PI_PARAMETERS), "end"]))
 
 
-def default_guid(mac):
-    """A stable 16-byte client GUID for MAC.
-
-    The Pi derives its GUID from its own board identity; any fixed 16 bytes
-    exercise the server in the same way."""
-    return b"RPi4" + bytes(6) + mac
-
-
-def dhcp_option(code, value):
-    if len(value) > 255:
-        raise ValueError("DHCP option %d is too long" % code)
-    return bytes([code, len(value)]) + value
-
-
-def build_discover(mac, xid, guid):
-    """Build a DHCPDISCOVER like the Pi 4 bootloader's."""
-    header = BOOTP_HEADER.pack(
-        BOOTREQUEST, 1, 6, 0,         # op, htype Ethernet, hlen, hops
-        xid, 0, BROADCAST_FLAG,       # xid, secs, flags
-        bytes(4), bytes(4), bytes(4), bytes(4),  # ci-, yi-, si-, giaddr
-        mac + bytes(10), bytes(64), bytes(128),  # chaddr, sname, file
-    )
-    options = b"".join([
-        dhcp_option(53, bytes([1])),                      # DHCPDISCOVER
-        dhcp_option(57, struct.pack("!H", 1472)),         # max msg size
-        dhcp_option(93, struct.pack("!H", PI_CLIENT_ARCH)),
-        dhcp_option(94, bytes([1, 2, 1])),                # UNDI 2.1
-        dhcp_option(97, bytes([0]) + guid),               # client GUID
-        dhcp_option(60, PI_VENDOR_CLASS.encode("ascii")),
-        dhcp_option(55, bytes(PARAM_REQUEST_LIST)),
-        b"\xff",
-    ])
-    return header + DHCP_MAGIC_COOKIE + options
-
-
-def parse_options(data):
-    """Split a DHCP (or option 43) TLV area into an ordered {code: bytes}.
-
-    Repeated codes are concatenated, as RFC 3396 asks."""
-    options = {}
+def tlv(data):
+    """(code, value) of each entry of option 43's type-length-value area."""
     index = 0
-    while index < len(data):
-        code = data[index]
-        if code == 0:              # pad
+    while index + 1 < len(data) and data[index] != 255:
+        if data[index] == 0:  # pad
             index += 1
             continue
-        if code == 255 or index + 1 >= len(data):   # end
-            break
         length = data[index + 1]
-        value = data[index + 2:index + 2 + length]
-        options[code] = options.get(code, b"") + value
+        yield data[index], data[index + 2:index + 2 + length]
         index += 2 + length
-    return options
 
 
-def decode_text(value):
-    return value.rstrip(b"\x00").decode("utf-8", "replace")
+def text(value):
+    return value.rstrip(b"\x00").decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
-def decode_pxe_options(data):
-    """Decode the PXE sub-options of option 43 into a list of dicts."""
-    decoded = []
-    for code, value in parse_options(data).items():
-        item = {"code": code,
-                "name": PXE_SUBOPTION_NAMES.get(code, "unknown"),
-                "hex": value.hex()}
-        if code == 6 and len(value) == 1:
-            item["value"] = value[0]
-        elif code == 8:
-            item["servers"] = _decode_boot_servers(value)
-        elif code == 9:
-            item["menu"] = _decode_boot_menu(value)
-        elif code == 10 and value:
-            item["timeout"] = value[0]
-            item["prompt"] = decode_text(value[1:])
-        elif code == 71 and len(value) == 4:
-            item["type"], item["layer"] = struct.unpack("!HH", value)
-        decoded.append(item)
+def pxe_menu(data):
+    """What the Pi reads of option 43: the discovery control, boot menu and prompt."""
+    decoded = {"discovery_control": None, "boot_menu": [], "menu_prompt": None, "codes": []}
+    for code, value in tlv(data):
+        decoded["codes"].append(code)
+        if code == PXE_DISCOVERY_CONTROL and len(value) == 1:
+            decoded["discovery_control"] = value[0]
+        elif code == PXE_BOOT_MENU:
+            # Repeated (type u16, length u8, description).
+            index = 0
+            while index + 3 <= len(value):
+                _type, length = struct.unpack("!HB", value[index:index + 3])
+                decoded["boot_menu"].append(text(value[index + 3:index + 3 + length]))
+                index += 3 + length
+        elif code == PXE_MENU_PROMPT and value:
+            decoded["menu_prompt"] = text(value[1:])
     return decoded
 
 
-def _decode_boot_menu(value):
-    """PXE_BOOT_MENU: repeated (type u16, length u8, description)."""
-    entries = []
-    index = 0
-    while index + 3 <= len(value):
-        boot_type, length = struct.unpack("!HB", value[index:index + 3])
-        text = value[index + 3:index + 3 + length]
-        entries.append({"type": boot_type, "description": decode_text(text)})
-        index += 3 + length
-    return entries
-
-
-def _decode_boot_servers(value):
-    """PXE_BOOT_SERVERS: repeated (type u16, count u8, count addresses)."""
-    servers = []
-    index = 0
-    while index + 3 <= len(value):
-        boot_type, count = struct.unpack("!HB", value[index:index + 3])
-        index += 3
-        raw = value[index:index + 4 * count]
-        addresses = [socket.inet_ntoa(raw[n:n + 4])
-                     for n in range(0, len(raw) - 3, 4)]
-        servers.append({"type": boot_type, "addresses": addresses})
-        index += 4 * count
-    return servers
-
-
-def parse_reply(packet):
-    """Decode a BOOTREPLY into a dict; None when it is not one."""
-    if len(packet) < 240 or packet[0] != BOOTREPLY:
+def offer(packet, xid, mac):
+    """The reply as a dict, when it is a DHCPOFFER of this transaction for this MAC."""
+    reply = BOOTP(packet)
+    if reply.op != 2 or reply.xid != xid or reply.chaddr[:6] != mac or DHCP not in reply:
         return None
-    if packet[236:240] != DHCP_MAGIC_COOKIE:
+    options = dict((item[0], item[1:]) for item in reply[DHCP].options if isinstance(item, tuple))
+    if options.get("message-type") != (2,):
         return None
-    (_op, _htype, hlen, _hops, xid, _secs, flags, ciaddr, yiaddr, siaddr,
-     giaddr, chaddr, sname, bootfile) = BOOTP_HEADER.unpack(packet[:236])
-    options = parse_options(packet[240:])
-    message_type = options.get(53, b"\x00")[0]
-    reply = {
-        "message_type": DHCP_MESSAGE_TYPES.get(message_type,
-                                               str(message_type)),
-        "xid": "0x%08x" % xid,
-        "chaddr": format_mac(chaddr[:min(hlen, 16)]),
-        "broadcast_flag": bool(flags & BROADCAST_FLAG),
-        "ciaddr": socket.inet_ntoa(ciaddr),
-        "yiaddr": socket.inet_ntoa(yiaddr),
-        "siaddr": socket.inet_ntoa(siaddr),
-        "next_server": socket.inet_ntoa(siaddr),
-        "giaddr": socket.inet_ntoa(giaddr),
-        "sname": decode_text(sname),
-        "file": decode_text(bootfile),
-    }
-    for code, name in TEXT_OPTIONS.items():
-        reply[name] = decode_text(options[code]) if code in options else None
-    for code, name in ADDRESS_OPTIONS.items():
-        value = options.get(code)
-        reply[name] = (socket.inet_ntoa(value)
-                       if value and len(value) == 4 else None)
-    for code, name in ADDRESS_LIST_OPTIONS.items():
-        value = options.get(code, b"")
-        reply[name] = [socket.inet_ntoa(value[i:i + 4])
-                       for i in range(0, len(value) - 3, 4)]
-    reply["client_guid"] = options[97].hex() if 97 in options else None
-    pxe = decode_pxe_options(options[43]) if 43 in options else []
-    reply["option_43"] = pxe
-    reply["boot_menu"] = [entry["description"] for item in pxe
-                          for entry in item.get("menu", [])]
-    reply["menu_prompt"] = next(
-        (item["prompt"] for item in pxe if "prompt" in item), None)
-    reply["options"] = {str(code): value.hex()
-                        for code, value in options.items()}
-    return reply
+    decoded = dict((name, None) for name in OFFER_OPTIONS.values())
+    for name, values in options.items():
+        if name in OFFER_OPTIONS:
+            listed = OFFER_OPTIONS[name] in ("routers", "dns_servers")
+            decoded[OFFER_OPTIONS[name]] = [text(v) for v in values] if listed else text(values[0])
+    decoded.update(pxe_menu(options.get("vendor_specific", (b"",))[0]))
+    guid = options.get("pxe_client_machine_identifier")
+    decoded["client_guid"] = guid[0].hex() if guid else None
+    decoded.update(message_type=MESSAGE_TYPES[2], yiaddr=reply.yiaddr, siaddr=reply.siaddr,
+                   broadcast_flag=bool(int(reply.flags) & BROADCAST_FLAG), sname=text(reply.sname),
+                   file=text(reply.file), options=sorted(DHCPRevOptions[name][0] for name in options
+                                                         if name in DHCPRevOptions))
+    return decoded
 
 
 def dhcp_socket(interface):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM,
-                         socket.IPPROTO_UDP)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     if interface:
-        bind_to_device = getattr(socket, "SO_BINDTODEVICE", 25)
-        sock.setsockopt(socket.SOL_SOCKET, bind_to_device,
-                        interface.encode() + b"\x00")
-    sock.bind(("", DHCP_CLIENT_PORT))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode() + b"\x00")
+    sock.bind(("", 68))
     return sock
 
 
 def command_dhcp(args):
-    mac = args.mac
-    guid = bytes.fromhex(args.guid) if args.guid else default_guid(mac)
+    guid = bytes.fromhex(args.guid) if args.guid else b"RPi4" + bytes(6) + args.mac
     if len(guid) != 16:
         raise SystemExit("--guid must be 16 bytes (32 hex digits)")
     xid = random.getrandbits(32)
-    result = {"mac": format_mac(mac), "interface": args.interface,
-              "xid": "0x%08x" % xid, "offer": None, "ignored": 0}
-    sock = dhcp_socket(args.interface)
-    try:
-        sock.sendto(build_discover(mac, xid, guid),
-                    (args.broadcast, DHCP_SERVER_PORT))
+    result = {"mac": ":".join("%02x" % octet for octet in args.mac), "xid": "0x%08x" % xid, "offer": None,
+              "ignored": 0}
+    with dhcp_socket(args.interface) as sock:
+        sock.sendto(pi_discover(args.mac, xid, guid), (args.broadcast, 67))
         deadline = time.monotonic() + args.timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            sock.settimeout(remaining)
+        while result["offer"] is None and time.monotonic() < deadline:
+            sock.settimeout(deadline - time.monotonic())
             try:
                 packet, source = sock.recvfrom(4096)
             except socket.timeout:
                 break
-            reply = parse_reply(packet)
-            if (reply is None or reply["xid"] != result["xid"]
-                    or reply["chaddr"] != result["mac"]
-                    or reply["message_type"] != "DHCPOFFER"):
-                result["ignored"] += 1      # someone else's traffic
-                continue
-            reply["source"] = "%s:%d" % source
-            result["offer"] = reply
-            break
-    finally:
-        sock.close()
+            result["offer"] = offer(packet, xid, args.mac)
+            if result["offer"] is None:
+                result["ignored"] += 1  # someone else's traffic
+            else:
+                result["offer"]["source"] = "%s:%d" % source
     emit(result)
     return 0 if result["offer"] else 1
 
 
-# ---------------------------------------------------------------------------
-# TFTP (RFC 1350; options RFC 2347, 2348, 2349)
-# ---------------------------------------------------------------------------
-
-TFTP_PORT = 69
-OP_RRQ, OP_WRQ, OP_DATA, OP_ACK, OP_ERROR, OP_OACK = 1, 2, 3, 4, 5, 6
-TFTP_ERRORS = {
-    0: "Not defined", 1: "File not found", 2: "Access violation",
-    3: "Disk full or allocation exceeded", 4: "Illegal TFTP operation",
-    5: "Unknown transfer ID", 6: "File already exists", 7: "No such user",
-    8: "Option negotiation failed",
-}
-
-
 class TftpError(Exception):
-    """A failed transfer: the server's ERROR packet, or no answer."""
+    """A failed transfer: the server's ERROR packet, or no answer (code None)."""
 
     def __init__(self, code, message):
         super().__init__("%s: %s" % (code, message))
-        self.code = code
-        self.message = message
-
-    def as_dict(self):
-        return {"code": self.code, "name": TFTP_ERRORS.get(self.code),
-                "message": self.message}
-
-
-def tftp_request(opcode, path, options):
-    parts = [struct.pack("!H", opcode), path.encode() + b"\x00",
-             b"octet\x00"]
-    for name, value in options.items():
-        parts.append(name.encode() + b"\x00" + str(value).encode() + b"\x00")
-    return b"".join(parts)
-
-
-def tftp_ack(block):
-    return struct.pack("!HH", OP_ACK, block)
-
-
-def tftp_error_packet(code, message):
-    return struct.pack("!HH", OP_ERROR, code) + message.encode() + b"\x00"
-
-
-def parse_tftp(packet):
-    """Return (opcode, fields) for a TFTP packet."""
-    if len(packet) < 4:
-        return None, {}
-    opcode = struct.unpack("!H", packet[:2])[0]
-    if opcode == OP_DATA:
-        return opcode, {"block": struct.unpack("!H", packet[2:4])[0],
-                        "data": packet[4:]}
-    if opcode == OP_ACK:
-        return opcode, {"block": struct.unpack("!H", packet[2:4])[0]}
-    if opcode == OP_ERROR:
-        code = struct.unpack("!H", packet[2:4])[0]
-        text = packet[4:].split(b"\x00", 1)[0]
-        return opcode, {"code": code,
-                        "message": text.decode("utf-8", "replace")}
-    if opcode == OP_OACK:
-        fields = packet[2:].split(b"\x00")
-        options = {}
-        for name, value in zip(fields[0::2], fields[1::2]):
-            if name:
-                options[name.decode().lower()] = value.decode()
-        return opcode, {"options": options}
-    return opcode, {}
+        self.as_dict = {"code": code, "name": TFTP_Error_Codes.get(code), "message": message}
 
 
 class TftpSession:
-    """One transfer: the request goes to port 69, the rest to the port the
-    server answers from (its transfer ID)."""
+    """One transfer: the request goes to port 69, the rest to the port the server answers
+    from (its transfer ID); the last packet is sent again after each timeout."""
 
-    def __init__(self, server, timeout, retries):
-        self.server = (server, TFTP_PORT)
-        self.peer = None
-        self.timeout = timeout
-        self.retries = retries
+    def __init__(self, server, timeout, retries, port=69):
+        self.server, self.peer, self.timeout, self.retries = (server, port), None, timeout, retries
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("", 0))
-        self.last_sent = None
+        self.last = None
 
     def close(self):
         self.sock.close()
 
     def send(self, packet):
-        self.last_sent = packet
-        self.sock.sendto(packet, self.peer or self.server)
+        self.last = bytes(TFTP() / packet)
+        self.sock.sendto(self.last, self.peer or self.server)
 
     def receive(self):
-        """Wait for the server's next packet, resending the last packet
-        after each timeout; raise TftpError after the last retry."""
+        """The server's next packet, dissected; TftpError after the last retry."""
         for _attempt in range(self.retries + 1):
-            deadline = time.monotonic() + self.timeout
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self.sock.settimeout(remaining)
-                try:
+            self.sock.settimeout(self.timeout)
+            try:
+                while True:
                     packet, source = self.sock.recvfrom(65536)
-                except socket.timeout:
-                    break
-                if source[0] != self.server[0]:
-                    continue
-                if self.peer is None:
-                    self.peer = source
-                elif source != self.peer:
-                    # RFC 1350: answer a stranger's packet with an error and
-                    # carry on with the transfer.
-                    self.sock.sendto(
-                        tftp_error_packet(5, "Unknown transfer ID"), source)
-                    continue
-                return parse_tftp(packet)
-            self.sock.sendto(self.last_sent, self.peer or self.server)
-        raise TftpError(None, "no answer from %s after %d tries"
-                        % (self.server[0], self.retries + 1))
+                    if source[0] != self.server[0]:
+                        continue
+                    self.peer = self.peer or source
+                    if source == self.peer:
+                        return TFTP(packet)
+                    # RFC 1350: answer a stranger with an error, carry on with the transfer.
+                    self.sock.sendto(bytes(TFTP() / TFTP_ERROR(errorcode=5, errormsg=b"Unknown transfer ID")), source)
+            except socket.timeout:
+                self.sock.sendto(self.last, self.peer or self.server)
+        raise TftpError(None, "no answer from %s after %d tries" % (self.server[0], self.retries + 1))
 
 
-def tftp_get(server, path, blksize=None, timeout=3.0, retries=4, sink=None):
-    """Download PATH and return a result dict; raise TftpError on failure.
-
-    The data goes to the binary file object SINK when one is given."""
-    options = {"tsize": 0}
+def tftp_get(session, path, blksize, sink):
+    """Read PATH: its size, sha256 and what the server announced. Raises TftpError."""
+    asked = [TFTP_Option(oname=b"tsize", value=b"0")]
     if blksize:
-        options["blksize"] = blksize
-    session = TftpSession(server, timeout, retries)
-    digest = hashlib.sha256()
-    size = blocks = 0
-    block_size = 512
-    negotiated = {}
-    expected = 1
-    started = time.monotonic()
-    try:
-        session.send(tftp_request(OP_RRQ, path, options))
-        while True:
-            opcode, fields = session.receive()
-            if opcode == OP_ERROR:
-                raise TftpError(fields["code"], fields["message"])
-            if opcode == OP_OACK and blocks == 0:
-                negotiated = fields["options"]
-                block_size = int(negotiated.get("blksize", 512))
-                session.send(tftp_ack(0))
-                continue
-            if opcode != OP_DATA:
-                session.send(tftp_error_packet(4, "unexpected packet"))
-                raise TftpError(4, "unexpected TFTP opcode %s" % opcode)
-            if fields["block"] != expected:
-                # A repeat of the previous block: our ACK got lost.
-                session.send(tftp_ack(fields["block"]))
-                continue
-            data = fields["data"]
-            digest.update(data)
-            if sink is not None:
-                sink.write(data)
-            size += len(data)
-            blocks += 1
-            session.send(tftp_ack(expected))
-            expected = (expected + 1) % 65536    # block numbers roll over
-            if len(data) < block_size:
-                break
-    finally:
-        session.close()
-    tsize = negotiated.get("tsize")
-    return {"server": server, "path": path, "size": size,
-            "sha256": digest.hexdigest(), "blksize": block_size,
-            "tsize": int(tsize) if tsize is not None else None,
-            "oack": negotiated or None, "blocks": blocks,
-            "seconds": round(time.monotonic() - started, 3)}
+        asked.append(TFTP_Option(oname=b"blksize", value=str(blksize).encode()))
+    session.send(TFTP_RRQ(filename=path.encode(), mode=b"octet") / TFTP_Options(options=asked))
+    digest, size, block_size, negotiated, expected = hashlib.sha256(), 0, 512, {}, 1
+    while True:
+        packet = session.receive()
+        if TFTP_ERROR in packet:
+            raise TftpError(packet.errorcode, text(packet.errormsg))
+        if TFTP_OACK in packet and expected == 1:
+            negotiated = dict((o.oname.decode().lower(), o.value.decode()) for o in packet[TFTP_Options].options)
+            block_size = int(negotiated.get("blksize", 512))
+            session.send(TFTP_ACK(block=0))
+            continue
+        if TFTP_DATA not in packet:
+            session.send(TFTP_ERROR(errorcode=4, errormsg=b"unexpected packet"))
+            raise TftpError(4, "unexpected TFTP packet %s" % packet.summary())
+        if packet.block != expected % 65536:  # a repeat: our ACK got lost
+            session.send(TFTP_ACK(block=packet.block))
+            continue
+        data = bytes(packet[TFTP_DATA].payload)
+        digest.update(data)
+        if sink:
+            sink.write(data)
+        size += len(data)
+        session.send(TFTP_ACK(block=expected % 65536))
+        expected += 1
+        if len(data) < block_size:
+            tsize = negotiated.get("tsize")
+            return {"size": size, "sha256": digest.hexdigest(), "blksize": block_size, "blocks": expected - 1,
+                    "tsize": int(tsize) if tsize is not None else None, "oack": negotiated or None}
 
 
 def command_tftp_get(args):
-    sink = open(args.output, "wb") if args.output else None
-    try:
-        result = tftp_get(args.server, args.path, args.blksize,
-                          args.timeout, args.retries, sink)
-    except TftpError as error:
-        if sink is not None:
-            sink.close()
-            os.unlink(args.output)
-        emit({"server": args.server, "path": args.path,
-              "error": error.as_dict()})
-        return 1
-    if sink is not None:
-        sink.close()
-        result["output"] = args.output
-    emit(result)
-    return 0
+    if args.output and len(args.paths) != 1:
+        raise SystemExit("--output takes one PATH")
+    files = []
+    for path in args.paths:
+        session = TftpSession(args.server, args.timeout, args.retries, args.port)
+        sink = open(args.output, "wb") if args.output else None
+        try:
+            files.append(dict(tftp_get(session, path, args.blksize, sink), path=path))
+        except TftpError as error:
+            files.append({"path": path, "error": error.as_dict})
+            if sink:
+                sink.close()
+                os.unlink(args.output)
+                sink = None
+        finally:
+            session.close()
+            if sink:
+                sink.close()
+    emit({"server": args.server, "files": files})
+    return 0 if all("error" not in item for item in files) else 1
 
 
 def command_tftp_put(args):
-    session = TftpSession(args.server, args.timeout, args.retries)
+    session = TftpSession(args.server, args.timeout, args.retries, args.port)
     result = {"server": args.server, "path": args.path}
     try:
-        session.send(tftp_request(OP_WRQ, args.path, {}))
-        try:
-            opcode, fields = session.receive()
-        except TftpError as error:
-            result.update(refused=None, error=error.as_dict())
-            emit(result)
-            return 2
-        if opcode == OP_ERROR:
-            result.update(refused=True, error={
-                "code": fields["code"],
-                "name": TFTP_ERRORS.get(fields["code"]),
-                "message": fields["message"]})
-            emit(result)
-            return 0
-        # The server would take the file: abort before sending any data.
-        session.send(tftp_error_packet(0, "pxe_probe: write test, abort"))
-        answer = {OP_ACK: "ACK", OP_OACK: "OACK"}.get(opcode, str(opcode))
-        result.update(refused=False, error=None, answer=answer)
+        session.send(TFTP_WRQ(filename=args.path.encode(), mode=b"octet"))
+        answer = session.receive()
+        if TFTP_ERROR not in answer:
+            # The server would take the file: abort before sending any data.
+            session.send(TFTP_ERROR(errorcode=0, errormsg=b"pxe_probe: write test, abort"))
+    except TftpError as error:
+        result.update(refused=None, error=error.as_dict)
         emit(result)
-        return 1
+        return 2
     finally:
         session.close()
+    if TFTP_ERROR in answer:
+        result.update(refused=True, error=TftpError(answer.errorcode, text(answer.errormsg)).as_dict)
+    else:
+        result.update(refused=False, error=None, answer=answer.summary())
+    emit(result)
+    return 0 if result["refused"] else 1
 
-
-# ---------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------
 
 def emit(document):
     json.dump(document, sys.stdout, indent=2, sort_keys=True)
@@ -535,43 +302,28 @@ def emit(document):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        description="Probe a Raspberry Pi 4 network-boot server "
-                    "(proxy DHCP/PXE and TFTP), as a Pi 4 bootloader would.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
-
+    parser = argparse.ArgumentParser(description="Probe a Raspberry Pi 4 network-boot server (proxy DHCP/PXE "
+                                                 "and TFTP), as a Pi 4 bootloader would.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     dhcp = commands.add_parser("dhcp", help="send a Pi 4 PXE DHCPDISCOVER")
-    dhcp.add_argument("--mac", required=True, type=parse_mac,
-                      help="client MAC address, e.g. dc:a6:32:01:02:03")
-    dhcp.add_argument("--interface",
-                      help="send and receive on this interface only")
-    dhcp.add_argument("--timeout", type=float, default=5.0,
-                      help="seconds to wait for an offer (default 5)")
-    dhcp.add_argument("--guid",
-                      help="client GUID for option 97, 32 hex digits")
-    dhcp.add_argument("--broadcast", default="255.255.255.255",
-                      help="destination address (default 255.255.255.255)")
+    dhcp.add_argument("--mac", required=True, type=parse_mac, help="client MAC address, e.g. dc:a6:32:01:02:03")
+    dhcp.add_argument("--interface", help="send and receive on this interface only")
+    dhcp.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for an offer (default 5)")
+    dhcp.add_argument("--guid", help="client GUID for option 97, 32 hex digits")
+    dhcp.add_argument("--broadcast", default="255.255.255.255", help="destination (default 255.255.255.255)")
     dhcp.set_defaults(handler=command_dhcp)
-
-    for name, handler, text in (
-            ("tftp-get", command_tftp_get, "read a file"),
-            ("tftp-put", command_tftp_put,
-             "try a write request (a refusal is the expected answer)")):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("--server", required=True,
-                         help="TFTP server IPv4 address")
-        sub.add_argument("path", help="file name as the client asks for it")
-        sub.add_argument("--timeout", type=float, default=3.0,
-                         help="seconds before a retransmission (default 3)")
-        sub.add_argument("--retries", type=int, default=4,
-                         help="retransmissions before giving up (default 4)")
+    for name, handler, paths, help_text in (("tftp-get", command_tftp_get, "+", "read files"),
+                                             ("tftp-put", command_tftp_put, None, "try a write (refusal expected)")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--server", required=True, help="TFTP server IPv4 address")
+        sub.add_argument("--port", type=int, default=69, help="its port (default 69)")
+        sub.add_argument("paths" if paths else "path", nargs=paths, help="file name(s) as the client asks")
+        sub.add_argument("--timeout", type=float, default=3.0, help="seconds before a resend (default 3)")
+        sub.add_argument("--retries", type=int, default=4, help="resends before giving up (default 4)")
         sub.set_defaults(handler=handler)
-        if name == "tftp-get":
-            sub.add_argument("--output", help="also write the file here")
-            sub.add_argument("--blksize", type=int,
-                             help="ask for this block size (RFC 2348, "
-                                  "8-65464; the Pi asks for 1468)")
+    get = commands.choices["tftp-get"]
+    get.add_argument("--output", help="also write the file here")
+    get.add_argument("--blksize", type=int, help="ask for this block size (RFC 2348; the Pi asks for 1468)")
     return parser
 
 

@@ -3,6 +3,7 @@ DISCOVER answered by the proxy, TFTP fetches of the node's boot files, a refused
 upload, no answer for a MAC not in the inventory - and, from the host with libnfs, the
 node's NFS root. Then the server's own state: exports, fresh host keys, fstab."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -12,7 +13,8 @@ import pytest
 testinfra_hosts = ['probe']
 SERVER = '10.77.0.10'
 NODES = {'pi1': ('6a3b9c01', 'dc:a6:32:00:00:01'), 'pi2': ('6a3b9c02', 'dc:a6:32:00:00:02')}
-PROBE = 'python3 /probe/pxe_probe.py'
+PROBE = 'PYTHONPATH=/probe-lib python3 /probe/pxe_probe.py'
+BOOT_FILES = ['start4.elf', 'fixup4.dat', 'kernel8.img', 'bcm2711-rpi-4-b.dtb', 'overlays/vc4-kms-v3d.dtbo']
 IMAGE = os.path.join(os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', ''), 'images',
                      'raspios-bookworm-arm64-lite.img')
 BOOT_OFFSET = 8192 * 512  # tests/support/make-pi-image.sh puts the boot partition here
@@ -45,9 +47,11 @@ def test_a_known_pi_gets_a_proxy_boot_offer(host, node):
     rc, answer, result = probe(host, 'dhcp --mac %s --interface eth0 --timeout 10' % NODES[node][1])
     assert rc == 0, result.stdout + result.stderr
     offer = answer['offer']
-    assert offer['server_id'] == SERVER
+    assert offer['server_id'] == SERVER and offer['source'] == '%s:67' % SERVER
     assert offer['boot_menu'] == ['Raspberry Pi Boot']
     assert offer['vendor_class'] == 'PXEClient'
+    # The client's own GUID comes back, as the PXE specification asks of a proxy.
+    assert offer['client_guid'] == '00' + (b'RPi4' + bytes(6)).hex() + NODES[node][1].replace(':', '')
     # A proxy offer gives no address of its own: the LAN's DHCP server does that.
     assert offer['yiaddr'] == '0.0.0.0'
 
@@ -57,15 +61,17 @@ def test_a_pi_not_in_the_inventory_gets_no_offer(host):
     assert rc == 1 and answer['offer'] is None, result.stdout
 
 
-@pytest.mark.parametrize('path', ['start4.elf', 'fixup4.dat', 'kernel8.img', 'bcm2711-rpi-4-b.dtb',
-                                  'overlays/vc4-kms-v3d.dtbo'])
-def test_boot_files_come_over_tftp_unchanged(host, path):
-    expected = image_file('/' + path)
+def test_boot_files_come_over_tftp_unchanged(host):
+    """As the Pi asks for them: its serial's directory, 1468-byte blocks, tsize."""
+    expected = dict((path, image_file('/' + path)) for path in BOOT_FILES)
     for serial, dummy in NODES.values():
-        rc, answer, result = probe(host, 'tftp-get --server %s --blksize 1468 %s/%s' % (SERVER, serial, path))
+        rc, answer, result = probe(host, 'tftp-get --server %s --blksize 1468 %s' % (
+            SERVER, ' '.join('%s/%s' % (serial, path) for path in BOOT_FILES)))
         assert rc == 0, result.stdout + result.stderr
-        assert answer['size'] == len(expected)
-        assert answer['sha256'] == __import__('hashlib').sha256(expected).hexdigest()
+        for path, fetched in zip(BOOT_FILES, answer['files']):
+            assert fetched['path'] == '%s/%s' % (serial, path)
+            assert fetched['size'] == fetched['tsize'] == len(expected[path]) and fetched['blksize'] == 1468
+            assert fetched['sha256'] == hashlib.sha256(expected[path]).hexdigest()
 
 
 def tftp_text(host, path):
@@ -89,7 +95,7 @@ def test_config_txt_carries_the_nodes_settings(host):
 
 def test_first_boot_secrets_are_not_served(host):
     rc, answer, result = probe(host, 'tftp-get --server %s 6a3b9c01/firstrun.sh' % SERVER)
-    assert rc == 1, result.stdout
+    assert rc == 1 and answer['files'][0]['error']['name'] == 'File not found', result.stdout
 
 
 def test_a_tftp_upload_is_refused(host):
