@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Act like a Raspberry Pi 4 network bootloader to test a PXE boot server.
 
 Scapy encodes and decodes the packets (its DHCP and TFTP layers); this file keeps what is
@@ -312,8 +312,9 @@ def build_parser():
     dhcp.add_argument("--guid", help="client GUID for option 97, 32 hex digits")
     dhcp.add_argument("--broadcast", default="255.255.255.255", help="destination (default 255.255.255.255)")
     dhcp.set_defaults(handler=command_dhcp)
-    for name, handler, paths, help_text in (("tftp-get", command_tftp_get, "+", "read files"),
-                                             ("tftp-put", command_tftp_put, None, "try a write (refusal expected)")):
+    transfers = (("tftp-get", command_tftp_get, "+", "read files"),
+                 ("tftp-put", command_tftp_put, None, "try a write (refusal expected)"))
+    for name, handler, paths, help_text in transfers:
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--server", required=True, help="TFTP server IPv4 address")
         sub.add_argument("--port", type=int, default=69, help="its port (default 69)")
