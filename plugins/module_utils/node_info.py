@@ -67,18 +67,41 @@ def cgroup_limit_mb(root='/'):
     return min(limits) if limits else None
 
 
-def parse_cpuinfo(text):
-    """Model name, Arm CPU part, revision, serial and the number of processors."""
+# What /proc/cpuinfo says of the first processor (and, on a Pi, of the board) that the
+# peak and the facts need.
+CPUINFO_KEYS = ('model name', 'vendor_id', 'cpu family', 'model', 'cpu mhz', 'flags', 'features',
+                'cpu implementer', 'cpu part', 'hardware', 'revision', 'serial')
+# lscpu's names for the same, for what /proc/cpuinfo leaves out.
+LSCPU_KEYS = {'model name': 'model name', 'vendor id': 'vendor_id', 'cpu family': 'cpu family',
+              'model': 'model', 'flags': 'flags', 'cpu max mhz': 'cpufreq_max_mhz'}
+
+
+def parse_cpuinfo(text, lscpu=None):
+    """The CPU as /proc/cpuinfo describes its first processor (keys in lower case), the
+    number of processors, and from ``lscpu``'s output what /proc/cpuinfo lacks."""
     info = {'processors': 0}
     for line in (text or '').splitlines():
         key, dummy, value = line.partition(':')
         key, value = key.strip().lower(), value.strip()
         if key == 'processor':
             info['processors'] += 1
-        elif key in ('model name', 'cpu part', 'hardware', 'revision', 'serial', 'model') \
-                and key not in info:
+        elif key in CPUINFO_KEYS and key not in info:
             info[key] = value
+    for line in (lscpu or '').splitlines():
+        key, dummy, value = line.partition(':')
+        name = LSCPU_KEYS.get(key.strip().lower())
+        if name and value.strip() and name not in info:
+            info[name] = value.strip()
+    if 'cpufreq_max_mhz' in info:
+        info['cpufreq_max_mhz'] = _mhz(info['cpufreq_max_mhz'])
     return info
+
+
+def _mhz(text):
+    try:
+        return int(float(text)) or None
+    except ValueError:
+        return None
 
 
 def root_mount(mounts):
@@ -109,14 +132,17 @@ def boot_medium(source, fstype, mmc_type=None, in_container=False):
     return 'unknown'
 
 
-def gather(root='/', rpeak_override=None):
-    """All of the above for the node whose filesystem is at ``root``."""
-    cpu = parse_cpuinfo(read_text(root, '/proc/cpuinfo'))
-    model = (read_text(root, '/proc/device-tree/model') or '').rstrip('\x00\n ') \
-        or (read_text(root, '/sys/class/dmi/id/product_name') or '').strip() \
+def gather(root='/', rpeak_override=None, arch=None, lscpu=None):
+    """All of the above for the node whose filesystem is at ``root``, whose machine
+    (``uname -m``) is ``arch`` and whose ``lscpu`` printed ``lscpu``."""
+    cpu = parse_cpuinfo(read_text(root, '/proc/cpuinfo'), lscpu)
+    board = (read_text(root, '/proc/device-tree/model') or '').rstrip('\x00\n ')
+    model = board or (read_text(root, '/sys/class/dmi/id/product_name') or '').strip() \
         or cpu.get('model name') or cpu.get('model') or cpu.get('hardware') or ''
     max_khz = (read_text(root, '/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq') or '').strip()
-    cpu_max_mhz = int(max_khz) // 1000 if max_khz.isdigit() else None
+    if max_khz.isdigit() and int(max_khz):
+        cpu['cpufreq_max_mhz'] = int(max_khz) // 1000
+    cpu_max_mhz = cpu.get('cpufreq_max_mhz')
     total = memtotal_mb(read_text(root, '/proc/meminfo'))
     limit = cgroup_limit_mb(root)
     memory = min(m for m in (total, limit) if m) if (total or limit) else None
@@ -139,7 +165,7 @@ def gather(root='/', rpeak_override=None):
         'root_fstype': fstype,
         'boot_medium': boot_medium(source, fstype, mmc_type, in_container),
         'serial': serial[-8:] if serial else None,
-        'peak': peak_per_core(model, cpu.get('cpu part'), cpu_max_mhz, rpeak_override),
+        'peak': peak_per_core(cpu, arch, board or model, rpeak_override),
         'image': image,
         'overclocks': (image or {}).get('overclocks') or {},
     }

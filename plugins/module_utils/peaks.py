@@ -3,16 +3,21 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Theoretical double-precision peak (Rpeak) of a node, for HPL efficiency.
 
-Rpeak per core = clock (GHz) x double-precision FLOP per cycle. Raspberry Pi boards are
-known by their device-tree model; other Arm cores by their CPU part number. x86 clocks in
-a VM or under boost are not knowable from inside, so x86 gets no guess: give the peak per
-core explicitly (``benchmark_rpeak_gflops_per_core``) to have an efficiency there.
+Rpeak per core = clock x double-precision FLOP per cycle, and FLOP per cycle = doubles per
+vector x 2 (a fused multiply-add, or a multiply and an add in separate pipes) x vector
+units. Raspberry Pi boards come from their device-tree model (``BOARDS``); any other CPU is
+derived from what the node reports: the vector width and FMA from its flags, the number of
+FMA units from the core's model where it is known (``X86_CORES``, ``ARM_CORES``; else one,
+and the result says so), the clock from cpufreq's maximum, else the model name's nominal,
+else /proc/cpuinfo's current figure. Every ingredient is kept in the result, so that a
+reader can check the figure, and so is the reason when there is none.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 
 # (device-tree model pattern, core, default GHz, DP FLOP/cycle/core)
@@ -23,39 +28,166 @@ BOARDS = (
     (r'Raspberry Pi 3|Compute Module 3|Raspberry Pi Zero 2', 'Cortex-A53', 1.2, 4),
 )
 
-# Arm CPU part numbers (/proc/cpuinfo "CPU part") -> (core, DP FLOP/cycle/core). Two
-# 128-bit FMA pipes give 8; one gives 4.
+# Arm cores by /proc/cpuinfo "CPU implementer" 0x41 and "CPU part": (core, DP FLOP/cycle).
+# A53/A55/A57/A72/A73 complete one 128-bit FMA every other cycle or one 64-bit pair a
+# cycle (4); A76 and its successors have two 128-bit FMA pipes (8); X1/V1/V2 four (16).
 ARM_CORES = {
-    '0xd03': ('Cortex-A53', 4),
-    '0xd08': ('Cortex-A72', 4),
-    '0xd0b': ('Cortex-A76', 8),
-    '0xd0c': ('Neoverse-N1', 8),
+    '0xd03': ('Cortex-A53', 4), '0xd05': ('Cortex-A55', 4), '0xd07': ('Cortex-A57', 4),
+    '0xd08': ('Cortex-A72', 4), '0xd09': ('Cortex-A73', 4), '0xd0b': ('Cortex-A76', 8),
+    '0xd0c': ('Neoverse-N1', 8), '0xd0d': ('Cortex-A77', 8), '0xd41': ('Cortex-A78', 8),
+    '0xd44': ('Cortex-X1', 16), '0xd40': ('Neoverse-V1', 16), '0xd49': ('Neoverse-N2', 8),
+    '0xd4f': ('Neoverse-V2', 16),
 }
 
+# x86 cores: (vendor, family, models, name, DP FLOP/cycle at the widest vector it has).
+X86_CORES = (
+    ('GenuineIntel', 6, (42, 45, 58, 62), 'Sandy/Ivy Bridge', 8),
+    ('GenuineIntel', 6, (60, 63, 69, 70, 61, 71, 79, 86, 78, 94, 142, 158, 165, 166), 'Haswell to Comet Lake', 16),
+    ('GenuineIntel', 6, (106, 108, 143, 207, 173, 174), 'Ice Lake-SP to Granite Rapids', 32),
+    ('GenuineIntel', 6, (125, 126, 140, 141, 167), 'Ice Lake to Rocket Lake (client)', 16),
+    ('GenuineIntel', 6, (151, 154, 183, 186, 191, 170, 172, 197, 198), 'Alder Lake and later (client)', 16),
+    ('AuthenticAMD', 23, tuple(range(0x00, 0x30)), 'Zen / Zen+ (AVX2 on 128-bit pipes)', 8),
+    ('AuthenticAMD', 23, tuple(range(0x30, 0x100)), 'Zen 2', 16),
+    ('AuthenticAMD', 25, tuple(range(0x00, 0x100)), 'Zen 3 / Zen 4 (AVX-512 on 256-bit pipes)', 16),
+    ('AuthenticAMD', 26, tuple(range(0x00, 0x20)) + tuple(range(0x40, 0x50)), 'Zen 5 (512-bit pipes)', 32),
+)
+# Skylake-SP/Cascade Lake/Cooper Lake (model 85): two AVX-512 FMA units on Platinum and
+# Gold 6xxx (32), one on Gold 5xxx, Silver and Bronze (16).
+SKYLAKE_SP_TWO_UNITS = re.compile(r'Platinum|Gold [A-Z]?6\d')
 
-def peak_per_core(model='', cpu_part=None, cpu_max_mhz=None, override_gflops=None):
-    """Rpeak of one core as ``{'gflops', 'core', 'ghz', 'flops_per_cycle', 'source'}``.
+GHZ_IN_NAME = re.compile(r'@\s*([0-9]+(?:\.[0-9]+)?)\s*GHz', re.IGNORECASE)
 
-    ``source`` is ``override`` (given by the user), ``board`` (Raspberry Pi model table),
-    ``cpu`` (Arm core table) or ``unknown`` (``gflops`` None). A measured maximum clock
-    (``cpu_max_mhz``, from cpufreq) wins over the board's default, so an overclocked or
-    1.8 GHz Pi 4 gets its own peak.
+
+def peak_per_core(cpu, arch=None, board='', override_gflops=None):
+    """Rpeak of one core and how it was found, from ``cpu`` (``node_info.parse_cpuinfo``
+    with ``cpufreq_max_mhz`` added) on a node of machine ``arch`` (``uname -m``).
+
+    Returns ``{'gflops', 'source', 'core', 'ghz', 'ghz_from', 'flops_per_cycle',
+    'vector_bits', 'fma', 'fma_units', 'fma_units_known', 'explain'}``; ``source`` is
+    ``override``, ``board``, ``cpu``, ``emulated`` or ``unknown`` (``gflops`` None, and
+    ``explain`` says why).
     """
+    cpu = cpu or {}
     if override_gflops is not None:
-        return {'gflops': float(override_gflops), 'core': None, 'ghz': None,
-                'flops_per_cycle': None, 'source': 'override'}
-    ghz = float(cpu_max_mhz) / 1000.0 if cpu_max_mhz else None
+        return _peak('override', gflops=float(override_gflops),
+                     explain='benchmark_rpeak_gflops_per_core = %g GFLOPS' % float(override_gflops))
+    why = emulated(cpu, arch)
+    if why:
+        return _peak('emulated', explain=why)
     for pattern, core, default_ghz, flops in BOARDS:
-        if re.search(pattern, model or ''):
-            clock = ghz or default_ghz
-            return {'gflops': round(clock * flops, 4), 'core': core, 'ghz': clock,
-                    'flops_per_cycle': flops, 'source': 'board'}
-    part = (cpu_part or '').lower()
-    if part in ARM_CORES and ghz:
-        core, flops = ARM_CORES[part]
-        return {'gflops': round(ghz * flops, 4), 'core': core, 'ghz': ghz,
-                'flops_per_cycle': flops, 'source': 'cpu'}
-    return {'gflops': None, 'core': None, 'ghz': ghz, 'flops_per_cycle': None, 'source': 'unknown'}
+        if re.search(pattern, board or ''):
+            ghz, ghz_from = clock(cpu) if cpu.get('cpufreq_max_mhz') else (default_ghz, 'the board table')
+            return _done(_peak('board', **_units(core, 128, True, flops)), ghz, ghz_from, '%s (%s)' % (core, board))
+    units = _vector_units(cpu)
+    if units is None:
+        return _peak('unknown', explain='no vector width or FMA in /proc/cpuinfo for this %s CPU'
+                     % (arch or 'unknown'))
+    ghz, ghz_from = clock(cpu)
+    return _done(_peak('cpu', **units), ghz, ghz_from, units['core'])
+
+
+def _peak(source, **values):
+    peak = dict.fromkeys(('gflops', 'core', 'ghz', 'ghz_from', 'flops_per_cycle', 'vector_bits', 'fma',
+                          'fma_units', 'fma_units_known', 'explain'))
+    peak.update(values, source=source)
+    return peak
+
+
+def _done(peak, ghz, ghz_from, core_text):
+    """``peak`` with its clock and GFLOPS, and the sum written out."""
+    width = '%d-bit %s' % (peak['vector_bits'], 'FMA' if peak['fma'] else 'add + multiply')
+    units = '' if peak['fma_units'] is None else ' x %d unit%s%s' % (
+        peak['fma_units'], 's' if peak['fma_units'] > 1 else '',
+        '' if peak['fma_units_known'] else ' (not known for this model: one assumed, the least it can be)')
+    if not ghz:
+        peak.update(source='unknown', explain='%s: %s%s = %d FLOP/cycle, but no clock (no cpufreq, no GHz in '
+                    'the model name): set benchmark_rpeak_gflops_per_core' % (core_text, width, units,
+                                                                              peak['flops_per_cycle']))
+        return peak
+    peak.update(ghz=round(ghz, 4), ghz_from=ghz_from, gflops=round(ghz * peak['flops_per_cycle'], 4))
+    peak['explain'] = '%s: %s%s = %d FLOP/cycle x %.3f GHz (%s) = %.2f GFLOPS per core' % (
+        core_text, width, units, peak['flops_per_cycle'], ghz, ghz_from, peak['gflops'])
+    return peak
+
+
+def emulated(cpu, arch):
+    """Why the CPU described is not the one the node's code runs on (qemu-user shows the
+    host's /proc/cpuinfo), or None."""
+    described = 'x86' if cpu.get('vendor_id') or 'flags' in cpu else 'arm' if 'cpu implementer' in cpu else None
+    running = 'x86' if arch in ('x86_64', 'i686', 'i386') else 'arm' if (arch or '').startswith(('aarch64', 'arm')) else None
+    if described and running and described != running:
+        return ('emulated: /proc/cpuinfo describes an %s CPU (%s), but the node runs %s code, through an emulator '
+                'such as qemu: it has no peak of its own' % (described, cpu.get('model name') or 'unnamed', arch))
+    return None
+
+
+def _vector_units(cpu):
+    """Vector width, FMA and FMA units (known or assumed) of the CPU, or None."""
+    if cpu.get('vendor_id') or 'flags' in cpu:
+        return _x86_units(cpu)
+    if 'cpu implementer' in cpu:
+        return _arm_units(cpu)
+    return None
+
+
+def _x86_units(cpu):
+    flags = set(cpu.get('flags', '').split())
+    if 'avx512f' in flags:
+        bits, fma = 512, True
+    elif 'avx' in flags:
+        bits, fma = 256, 'fma' in flags
+    elif 'sse2' in flags:
+        bits, fma = 128, False
+    else:
+        return None
+    vendor, family, model = cpu.get('vendor_id'), _int(cpu.get('cpu family')), _int(cpu.get('model'))
+    core, flops = '%s family %s model %s' % (vendor or 'x86', family, model), None
+    for known_vendor, known_family, models, name, known_flops in X86_CORES:
+        if (vendor, family) == (known_vendor, known_family) and model in models:
+            core, flops = '%s, %s' % (name, core), known_flops
+    if (vendor, family, model) == ('GenuineIntel', 6, 85):
+        flops = 32 if SKYLAKE_SP_TWO_UNITS.search(cpu.get('model name', '')) else 16
+        core = 'Skylake-SP to Cooper Lake, %s' % core
+    return _units(core, bits, fma, flops)
+
+
+def _arm_units(cpu):
+    if 'asimd' not in cpu.get('features', '').split():
+        return None
+    part = (cpu.get('cpu part') or '').lower()
+    known = ARM_CORES.get(part) if cpu.get('cpu implementer', '').lower() == '0x41' else None
+    core, flops = known or ('Arm core %s/%s' % (cpu.get('cpu implementer'), part or '?'), None)
+    return _units(core, 128, True, flops)
+
+
+def _units(core, bits, fma, flops):
+    """The vector units: ``flops`` per cycle where the core is known, else one unit."""
+    # 64-bit doubles per vector, x 2 for the multiply and the add.
+    per_unit = bits // 64 * 2
+    return {'core': core, 'vector_bits': bits, 'fma': fma, 'fma_units': max(1, (flops or per_unit) // per_unit),
+            'fma_units_known': flops is not None, 'flops_per_cycle': flops or per_unit}
+
+
+def clock(cpu):
+    """(GHz, where it came from): cpufreq's maximum, the model name's nominal, or the
+    current clock /proc/cpuinfo shows (on a VM, the host's nominal); (None, None)."""
+    if cpu.get('cpufreq_max_mhz'):
+        return float(cpu['cpufreq_max_mhz']) / 1000, 'cpufreq maximum'
+    named = GHZ_IN_NAME.search(cpu.get('model name', ''))
+    if named:
+        return float(named.group(1)), 'model name'
+    try:
+        mhz = float(cpu.get('cpu mhz'))
+    except (TypeError, ValueError):
+        return None, None
+    return (mhz / 1000, '/proc/cpuinfo cpu MHz') if mhz > 0 and math.isfinite(mhz) else (None, None)
+
+
+def _int(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
 
 
 def cluster_rpeak(nodes):

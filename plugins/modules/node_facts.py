@@ -18,7 +18,9 @@ description:
     the cgroup memory limit, since inside a container MemTotal is the host's), the root
     filesystem and the boot medium (C(sd), C(emmc), C(nfs), C(usb), C(nvme), C(disk),
     C(container) or C(unknown)), the Pi's serial (as its netboot directory is named), and
-    the theoretical peak per core.
+    the theoretical peak per core with every ingredient of it (in C(peak) the vector width,
+    FMA, FMA units, clock and where each came from, or why there is none, as under an
+    emulator, whose /proc/cpuinfo describes the host).
   - Reads files only; changes nothing.
 author:
   - picluster.hpl developers (@picluster-hpl)
@@ -35,8 +37,9 @@ attributes:
 options:
   rpeak_gflops_per_core:
     description:
-      - Theoretical double-precision peak of one core, in GFLOPS, for hardware the built-in
-        table does not know (any x86 machine). Overrides the table.
+      - Theoretical double-precision peak of one core, in GFLOPS. Overrides the peak the
+        module derives (a Raspberry Pi from its board's table, any other CPU from its vector
+        width, FMA, FMA units and clock).
     type: float
 '''
 
@@ -71,11 +74,36 @@ ansible_facts:
         root_fstype: ext4
         boot_medium: sd
         serial: 3a4b5c6d
-        peak: {gflops: 7.2, core: Cortex-A72, ghz: 1.8, flops_per_cycle: 4, source: board}
+        peak:
+          gflops: 7.2
+          source: board
+          core: Cortex-A72
+          ghz: 1.8
+          ghz_from: cpufreq maximum
+          flops_per_cycle: 4
+          vector_bits: 128
+          fma: true
+          fma_units: 1
+          fma_units_known: true
+          explain: >-
+            Cortex-A72 (Raspberry Pi 4 Model B Rev 1.4): 128-bit FMA x 1 unit = 4 FLOP/cycle
+            x 1.800 GHz (cpufreq maximum) = 7.20 GFLOPS per core
 '''
 
+import platform
+
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.picluster.hpl.plugins.module_utils.node_info import gather
+from ansible_collections.picluster.hpl.plugins.module_utils.node_info import gather, parse_cpuinfo, read_text
+
+
+def lscpu(module):
+    """lscpu's output, asked only when /proc/cpuinfo names no vector features."""
+    cpu = parse_cpuinfo(read_text('/', '/proc/cpuinfo'))
+    path = module.get_bin_path('lscpu')
+    if 'flags' in cpu or 'features' in cpu or not path:
+        return None
+    rc, out, dummy = module.run_command([path], environ_update={'LC_ALL': 'C'})
+    return out if rc == 0 else None
 
 
 def main():
@@ -83,7 +111,7 @@ def main():
         argument_spec=dict(rpeak_gflops_per_core=dict(type='float')),
         supports_check_mode=True,
     )
-    node = gather('/', module.params['rpeak_gflops_per_core'])
+    node = gather('/', module.params['rpeak_gflops_per_core'], platform.machine(), lscpu(module))
     module.exit_json(changed=False, ansible_facts=dict(picluster_hpl_node=node))
 
 
