@@ -47,7 +47,17 @@ def node_from_facts(name, facts):
         'overclocks': node.get('overclocks') or {},
         'peak_gflops_per_core': (node.get('peak') or {}).get('gflops'),
         'peak_source': (node.get('peak') or {}).get('source'),
+        'peak': node.get('peak'),
+        'blas_kernel': _blas_kernel(facts.get('picluster_hpl_blas')),
     }
+
+
+def _blas_kernel(fact):
+    """What the node entry keeps of the picluster_hpl_blas fact (picluster.hpl.blas_kernel)."""
+    if not fact:
+        return None
+    keep = ('kernel', 'source', 'library_kernel', 'reason', 'dgemm_gflops', 'emulated')
+    return dict((key, fact.get(key)) for key in keep)
 
 
 def build_document(run, nodes, now=None):
@@ -65,7 +75,7 @@ def build_document(run, nodes, now=None):
     entries = _entries(run, nodes)
     best = parsed['best']
     rpeak, rpeak_source = _rpeak(run, entries)
-    dgemm = cluster_dgemm(run, parsed.get('hpcc'))
+    dgemm, dgemm_source = cluster_dgemm(run, parsed.get('hpcc'), entries)
     document = {
         'schema_version': SCHEMA_VERSION,
         'id': '%s-%s' % (now.strftime('%Y%m%dT%H%M%SZ'), _slug(run.get('head') or (entries[0]['name'] if entries else 'run'))),
@@ -82,7 +92,9 @@ def build_document(run, nodes, now=None):
         'rpeak_source': rpeak_source,
         'efficiency': peaks.efficiency(best['gflops'], rpeak) if best else None,
         'dgemm_gflops': dgemm,
+        'dgemm_source': dgemm_source,
         'efficiency_vs_dgemm': peaks.efficiency(best['gflops'], dgemm) if best else None,
+        'warnings': slow_blas(entries),
         'top500': top500.top500_rank(best['gflops']) if best else None,
     }
     document.update((key, parsed[key]) for key in ('status', 'results', 'summary', 'errors', 'best'))
@@ -167,25 +179,77 @@ def headline(document):
     if document['efficiency'] is not None:
         text += ", %.1f%% of Rpeak %.1f GFLOPS" % (100 * document['efficiency'], document['rpeak_gflops'])
     else:
-        text += ", Rpeak unknown (set benchmark_rpeak_gflops_per_core)"
+        text += ", Rpeak unknown (%s)" % _no_peak(document)
     if document.get('efficiency_vs_dgemm') is not None:
         text += ", %.1f%% of DGEMM %.1f GFLOPS" % (100 * document['efficiency_vs_dgemm'], document['dgemm_gflops'])
-    return text + ". " + document['top500']['summary']
+    text += _blas_text(document)
+    return ' '.join([text + ".", document['top500']['summary']] + document.get('warnings', []))
 
 
-def cluster_dgemm(run, hpcc):
-    """DGEMM rate of all ranks at once: given in the run, or hpcc's StarDGEMM x processes.
+def _blas_text(document):
+    """", OpenBLAS 0.3.21 kernel Haswell (node environment)", from the head node's record."""
+    blas = document.get('blas') or {}
+    if not blas.get('name'):
+        return ''
+    kernel = ' kernel %s (%s)' % (blas['kernel'], blas.get('kernel_source')) if blas.get('kernel') else ''
+    return ', %s %s%s' % (blas['name'], blas.get('version') or '', kernel)
+
+
+def _no_peak(document):
+    """Why the run has no Rpeak, from the first node without one."""
+    for node in document.get('nodes') or []:
+        peak = node.get('peak') or {}
+        if peak.get('gflops') is None and peak.get('source') == 'emulated':
+            return '%s: emulated, its CPU is the host\'s' % node['name']
+        if peak.get('gflops') is None and peak.get('explain'):
+            return '%s: %s' % (node['name'], peak['explain'])
+    return 'set benchmark_rpeak_gflops_per_core'
+
+
+def cluster_dgemm(run, hpcc, entries=()):
+    """(DGEMM rate of all ranks at once, where it came from): given in the run, else hpcc's
+    StarDGEMM x processes, else each node's one-core DGEMM x its ranks; (None, None).
 
     hpcc's StarDGEMM runs DGEMM on every process simultaneously and reports the average
     per process, so the cluster's rate is that times the number of processes.
     """
     if run.get('dgemm_gflops'):
-        return round(float(run['dgemm_gflops']), 4)
+        return round(float(run['dgemm_gflops']), 4), 'given'
     hpcc = hpcc or {}
     per_process, processes = hpcc.get('StarDGEMM_Gflops'), hpcc.get('CommWorldProcs')
     if isinstance(per_process, (int, float)) and isinstance(processes, int) and per_process > 0:
-        return round(per_process * processes, 4)
-    return None
+        return round(per_process * processes, 4), 'hpcc'
+    rates = [((entry.get('blas_kernel') or {}).get('dgemm_gflops'), entry.get('ranks')) for entry in entries]
+    if rates and all(rate and ranks is not None for rate, ranks in rates) and sum(r for dummy, r in rates):
+        return round(sum(rate * ranks for rate, ranks in rates), 4), 'nodes'
+    return None, None
+
+
+# A BLAS whose DGEMM reaches less than this share of the peak is named as the reason for a
+# low efficiency (OpenBLAS's SSE3 fallback on an AVX-512 core reaches about a fifth).
+SLOW_BLAS = 0.5
+
+
+def slow_blas(entries):
+    """For each node whose one-core DGEMM is far below its peak: why, and what to try."""
+    warnings = []
+    for entry in entries:
+        kernel, peak = entry.get('blas_kernel') or {}, (entry.get('peak') or {}).get('gflops')
+        rate = kernel.get('dgemm_gflops')
+        if not rate or not peak or rate >= SLOW_BLAS * peak:
+            continue
+        if kernel.get('source') == 'node environment':
+            advice = ('the node sets OPENBLAS_CORETYPE=%s itself: if that is not needed for this CPU, remove it '
+                      'and let blas_openblas_coretype=auto choose' % kernel.get('kernel'))
+        elif kernel.get('source') == 'forced':
+            advice = 'blas_openblas_coretype forces it: try auto'
+        else:
+            advice = ('no faster kernel was found in this library: try another BLAS (blas_library=blis) or a newer '
+                      'OpenBLAS, and check that the CPU is not throttled')
+        warnings.append('%s: DGEMM %.1f GFLOPS on one core is %.0f%% of its peak %.1f, with the %s kernel (%s); %s.'
+                        % (entry['name'], rate, 100.0 * rate / peak, peak, kernel.get('kernel'),
+                           kernel.get('source'), advice))
+    return warnings
 
 
 def _ranks_per_host(sizing):

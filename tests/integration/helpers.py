@@ -12,9 +12,10 @@ FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'fixtures')
 # Where each kind of plugin documents itself: a filter in its <name>.yml, the others in
 # their own .py file.
 PLUGIN_DOCS = {'module': 'modules/*.py', 'filter': 'filter/*.yml', 'callback': 'callback/*.py', 'lookup': 'lookup/*.py'}
-# Modules whose EXAMPLES need a Raspberry Pi OS image, an SD card or a Pi: documented and
-# tested elsewhere (tests/integration/test_sd_image.py, molecule/netboot), not run as examples.
-EXAMPLES_NOT_RUN = {'pi_image', 'sd_card_write', 'netboot_eeprom'}
+# Modules whose EXAMPLES need a Raspberry Pi OS image, an SD card or a Pi (tested in
+# tests/integration/test_sd_image.py, molecule/netboot), or an installed OpenBLAS (tested
+# in tests/integration/test_site.py, after the blas role installed it): not run as examples.
+EXAMPLES_NOT_RUN = {'pi_image', 'sd_card_write', 'netboot_eeprom', 'blas_kernel'}
 LOCAL_INVENTORY = (
     'cluster:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
     '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n')

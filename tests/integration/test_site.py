@@ -9,12 +9,14 @@ import json
 import os
 import pwd
 import subprocess
+import sys
 import threading
 import time
 
 import jsonschema
 import pytest
 
+from ansible_collections.picluster.hpl.plugins.module_utils import blas_kernel
 from helpers import ROOT, ansible_env, install_built_collection, key_value, run
 
 pytestmark = pytest.mark.slow
@@ -126,6 +128,7 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     assert 0.3 < doc['efficiency_vs_dgemm'] < 1.2
     assert doc['top500']['summary'].startswith('%.2f GFLOPS' % best['gflops'])
     assert 'HPL PASSED: %.2f GFLOPS' % best['gflops'] in result.stdout
+    check_peak_and_kernel(doc, result.stdout)
 
     # mpirun ran as the unprivileged user, in a run directory of its own.
     run_dir = doc["run"]
@@ -133,6 +136,34 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     outputs = glob.glob('/home/hpl/benchmark/*/hpccoutf.txt')
     assert outputs and all(os.stat(path).st_uid == hpl.pw_uid for path in outputs)
     assert run_dir['rc'] == 0
+
+
+def library_probe(library):
+    """What the BLAS reports of itself in this machine's own environment (its own
+    OPENBLAS_CORETYPE, if it sets one, included: never overridden here)."""
+    out = subprocess.run([sys.executable, '-c', blas_kernel.PROBE, library, '500'], stdout=subprocess.PIPE, check=True,
+                         env=dict(os.environ, OPENBLAS_NUM_THREADS='1'), universal_newlines=True).stdout
+    return json.loads(out)
+
+
+def check_peak_and_kernel(doc, stdout):
+    """Rpeak derived from this CPU, and the kernel recorded is the one the library runs."""
+    node = doc['nodes'][0]
+    assert node['peak']['source'] == 'cpu' and node['peak']['gflops'] > 0, node['peak']
+    assert doc['rpeak_gflops'] == pytest.approx(node['peak']['gflops'] * os.cpu_count(), rel=1e-3)
+    assert 0 < doc['efficiency'] < 1.5 and 'of Rpeak' in stdout
+    kernel, own = node['blas_kernel'], os.environ.get('OPENBLAS_CORETYPE')
+    library = library_probe('/usr/lib/%s/openblas-pthread/libblas.so.3' % MULTIARCH)
+    assert kernel['library_kernel'] == library['corename']
+    if own:
+        # The machine's own setting: honoured, recorded, and handed to every rank.
+        assert (kernel['kernel'].lower(), kernel['source']) == (own.lower(), 'node environment')
+        assert '-x OPENBLAS_CORETYPE' in doc['run']['command']
+    else:
+        assert kernel['source'] in ('library', 'auto') and kernel['dgemm_gflops'] > 0
+        assert kernel['kernel'] == library['corename'] or '-x OPENBLAS_CORETYPE' in doc['run']['command']
+    # The summary as the console shows it (the debug task folds long lines).
+    assert 'kernel %s (%s)' % (kernel['kernel'], kernel['source']) in ' '.join(stdout.split())
 
 
 def test_second_run_changes_nothing_in_the_install_roles(tmp_path, collections_dir):
@@ -200,6 +231,9 @@ def test_failed_residual_fails_the_play_after_the_result_is_written(tmp_path, co
     assert result.returncode == 2
     assert "HPL FAILED (mpirun exit 0): WR11C2R4" in result.stdout
     (doc,) = documents(tmp_path)
+    # The residual judges the kernel too: the failure names the one the ranks ran.
+    assert 'with the BLAS kernel %s (%s)' % (doc['blas']['kernel'], doc['blas']['kernel_source']) \
+        in ' '.join(result.stdout.split())
     assert doc['status'] == 'failed' and doc['run']['rc'] == 0
     assert [row['status'] for row in doc['results']] == ["failed"] and doc["results"][0]["n"] == 2304
     assert doc['hpl_dat']['threshold'] == 1e-20

@@ -28,6 +28,18 @@ def test_hpl_ran_across_three_nodes_and_passed(host, doc):
     assert all(node['boot_medium'] == 'container' for node in doc['nodes'])
 
 
+def test_emulated_nodes_say_so_instead_of_a_peak(host, doc):
+    """qemu shows the host's /proc/cpuinfo: an x86 CPU on an aarch64 node is no peak of its own."""
+    for node in doc['nodes']:
+        assert node['peak']['source'] == 'emulated' and node['peak']['gflops'] is None
+        assert 'x86 CPU' in node['peak']['explain'] and 'aarch64' in node['peak']['explain']
+        # The kernel the library reports, and nothing measured under the emulator.
+        kernel = node['blas_kernel']
+        assert kernel['emulated'] is True and kernel['kernel'] and kernel['dgemm_gflops'] is None
+        assert kernel['source'] == 'library' and 'emulated: nothing measured' in kernel['reason']
+    assert doc['rpeak_gflops'] is None and doc['warnings'] == []
+
+
 def test_the_small_node_bounds_n(host, doc):
     memory = dict((node['name'], node['memory_mb']) for node in doc['sizing']['nodes'])
     # The containers' limits (2g, 2g, 1g), not the host's memory.

@@ -5,7 +5,7 @@ import os
 import jsonschema
 import pytest
 
-from ansible_collections.picluster.hpl.plugins.module_utils import results
+from ansible_collections.picluster.hpl.plugins.module_utils import peaks, results
 from conftest import ROOT, read_fixture
 
 NOW = datetime.datetime(2026, 11, 24, 3, 0, 0, tzinfo=datetime.timezone.utc)
@@ -70,3 +70,44 @@ def test_boot_medium_of_the_cluster_is_one_field():
     assert doc['nodes'][1]['overclocks'] == {'arm_freq': 2000} and doc['nodes'][0]['overclocks'] == {}
     doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['x']})
     assert doc['boot_medium'] is None
+
+
+def test_a_node_without_a_peak_says_why_in_the_headline():
+    emulated = dict(PI4, picluster_hpl_node=dict(PI4['picluster_hpl_node'], peak={
+        'gflops': None, 'source': 'emulated', 'explain': 'emulated: /proc/cpuinfo describes an x86 CPU'}))
+    nodes = {'pi1': results.node_from_facts('pi1', emulated)}
+    doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1']}, nodes)
+    assert doc['nodes'][0]['peak']['source'] == 'emulated' and doc['rpeak_gflops'] is None
+    assert "Rpeak unknown (pi1: emulated, its CPU is the host's)" in results.headline(doc)
+    clockless = dict(PI4, picluster_hpl_node=dict(PI4['picluster_hpl_node'], peak=peaks.peak_per_core(
+        {'cpu implementer': '0x41', 'cpu part': '0xd0c', 'features': 'fp asimd'}, 'aarch64')))
+    doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1']},
+                   {'pi1': results.node_from_facts('pi1', clockless)})
+    assert 'but no clock' in results.headline(doc) and 'set benchmark_rpeak_gflops_per_core' in results.headline(doc)
+
+
+def test_dgemm_from_the_nodes_and_a_slow_kernel_is_named_with_what_to_try():
+    zen5 = peaks.peak_per_core({'vendor_id': 'AuthenticAMD', 'cpu family': '26', 'model': '2', 'cpu mhz': '2596.12',
+                                'flags': 'sse2 avx avx2 fma avx512f'}, 'x86_64')
+    facts = {'ansible_architecture': 'x86_64', 'picluster_hpl_node': {'cores': 2, 'peak': zen5},
+             'picluster_hpl_blas': {'kernel': 'Prescott', 'source': 'node environment', 'library_kernel': 'Cooperlake',
+                                    'reason': 'OPENBLAS_CORETYPE=Prescott is set on the node', 'dgemm_gflops': 9.0,
+                                    'emulated': False}}
+    sizing = {'n': 4032, 'nb': 192, 'p': 1, 'q': 2, 'nodes': [{'name': 'x86', 'ranks': 2}]}
+    blas = {'name': 'openblas', 'version': '0.3.21', 'kernel': 'Prescott', 'kernel_source': 'node environment'}
+    doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['x86'], 'sizing': sizing,
+                    'blas': blas}, {'x86': results.node_from_facts('x86', facts)})
+    assert (doc['dgemm_gflops'], doc['dgemm_source']) == (18.0, 'nodes')
+    assert doc['rpeak_gflops'] == pytest.approx(2 * 83.0758, abs=1e-3)
+    assert doc['nodes'][0]['blas_kernel']['kernel'] == 'Prescott'
+    (warning,) = doc['warnings']
+    assert warning.startswith('x86: DGEMM 9.0 GFLOPS on one core is 11% of its peak 83.1, with the Prescott kernel')
+    assert 'remove it and let blas_openblas_coretype=auto choose' in warning
+    line = results.headline(doc)
+    assert ', openblas 0.3.21 kernel Prescott (node environment).' in line and line.endswith(warning)
+
+
+def test_a_fast_kernel_gives_no_warning():
+    entry = {'name': 'pi1', 'peak': {'gflops': 7.2}, 'blas_kernel': {'dgemm_gflops': 5.1, 'source': 'library'}}
+    assert results.slow_blas([entry]) == []
+    assert 'no faster kernel was found' in results.slow_blas([dict(entry, blas_kernel={'dgemm_gflops': 2.0})])[0]

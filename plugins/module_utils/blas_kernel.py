@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright: picluster.hpl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which kernel a BLAS really runs, and a better one when it fell back to a generic one.
+
+OpenBLAS built with DYNAMIC_ARCH (Debian's) picks its kernel when it is loaded, from the
+CPU's model; a CPU newer than the library gets a generic fallback (an AVX-512 Xeon that
+OpenBLAS 0.3.21 does not know runs its SSE3 ``Prescott`` kernel, five times slower). The
+library says what it picked (``openblas_get_corename()``) and takes another from
+``OPENBLAS_CORETYPE``. ``PROBE`` runs in a process of its own, since the library reads
+that variable once, as it loads: it reports the kernel, checks that DGEMM computes the
+right product, and measures it. ``choose`` decides, from what the probes found, which
+kernel every HPL rank gets.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# Run as ``python3 -c PROBE <library> <n>``: prints a JSON object with the kernel
+# (OpenBLAS's core name or BLIS's configuration), whether a small DGEMM gave the right
+# product and, for n > 0, the best of a few n x n DGEMMs in GFLOPS on one thread.
+PROBE = r'''
+import ctypes, json, random, sys, time
+lib = ctypes.CDLL(sys.argv[1])
+n = int(sys.argv[2])
+found = {}
+for key, name in (("corename", "openblas_get_corename"), ("config", "openblas_get_config")):
+    function = getattr(lib, name, None)
+    if function is not None:
+        function.restype = ctypes.c_char_p
+        found[key] = function().decode("ascii", "replace").strip()
+if hasattr(lib, "bli_arch_query_id"):
+    lib.bli_arch_string.restype = ctypes.c_char_p
+    found["corename"] = lib.bli_arch_string(lib.bli_arch_query_id()).decode("ascii", "replace")
+double_p = ctypes.POINTER(ctypes.c_double)
+
+def dgemm(size, a, b, c):
+    dim, one, zero, no = ctypes.c_int(size), ctypes.c_double(1.0), ctypes.c_double(0.0), ctypes.c_char(b"N")
+    lib.dgemm_(ctypes.byref(no), ctypes.byref(no), ctypes.byref(dim), ctypes.byref(dim), ctypes.byref(dim),
+               ctypes.byref(one), a, ctypes.byref(dim), b, ctypes.byref(dim), ctypes.byref(zero), c, ctypes.byref(dim))
+
+size = 67
+rng = random.Random(1)
+a = (ctypes.c_double * (size * size))(*[rng.uniform(-1, 1) for _ in range(size * size)])
+b = (ctypes.c_double * (size * size))(*[rng.uniform(-1, 1) for _ in range(size * size)])
+c = (ctypes.c_double * (size * size))()
+dgemm(size, a, b, c)
+error = max(abs(c[i + j * size] - sum(a[i + k * size] * b[k + j * size] for k in range(size)))
+            for i in range(0, size, 7) for j in range(0, size, 5))
+found["dgemm_correct"] = error < 1e-10
+if n > 0 and found["dgemm_correct"]:
+    a, b, c = [(ctypes.c_double * (n * n))() for _ in range(3)]
+    for i in range(0, n * n, 97):
+        a[i] = b[i] = 1.0
+    best, spent = None, 0.0
+    while spent < 1.0 or best is None:
+        started = time.perf_counter()
+        dgemm(n, a, b, c)
+        seconds = time.perf_counter() - started
+        spent += seconds
+        best = seconds if best is None else min(best, seconds)
+    found["dgemm_gflops"] = round(2.0 * n ** 3 / best / 1e9, 3)
+print(json.dumps(found))
+'''
+
+# OpenBLAS's x86 kernels, best first, and the CPU flags each needs.
+OPENBLAS_X86 = (
+    ('Cooperlake', ('avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512_bf16')),
+    ('SkylakeX', ('avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd')),
+    ('Haswell', ('avx2', 'fma')),
+    ('Sandybridge', ('avx',)),
+    ('Nehalem', ('sse4_2',)),
+    ('Core2', ('ssse3',)),
+    ('Prescott', ('pni',)),
+)
+# OpenBLAS's arm64 kernels by CPU part (implementer 0x41), and its generic one.
+OPENBLAS_ARM = {
+    '0xd03': 'CORTEXA53', '0xd05': 'CORTEXA55', '0xd07': 'CORTEXA57', '0xd08': 'CORTEXA72',
+    '0xd09': 'CORTEXA73', '0xd0b': 'NEOVERSEN1', '0xd0c': 'NEOVERSEN1', '0xd0d': 'NEOVERSEN1',
+    '0xd41': 'NEOVERSEN1', '0xd40': 'NEOVERSEV1', '0xd49': 'NEOVERSEN2',
+}
+# What a library runs when it does not know the CPU.
+GENERIC = frozenset(('prescott', 'core2', 'katmai', 'northwood', 'banias', 'atom', 'armv8', 'generic'))
+# A kernel is kept over the library's choice only when it is this much faster.
+FASTER = 1.05
+
+
+def candidates(cpu):
+    """OpenBLAS kernels that suit the CPU (``node_info.parse_cpuinfo``), best first."""
+    flags = set(cpu.get('flags', '').split())
+    if flags:
+        return [name for name, needs in OPENBLAS_X86 if flags.issuperset(needs)]
+    part = (cpu.get('cpu part') or '').lower()
+    best = OPENBLAS_ARM.get(part) if (cpu.get('cpu implementer') or '').lower() == '0x41' else None
+    return [best, 'ARMV8'] if best else ['ARMV8'] if 'asimd' in cpu.get('features', '').split() else []
+
+
+def is_generic(kernel):
+    return (kernel or '').lower() in GENERIC
+
+
+def better_than(own, cpu, limit=3):
+    """The candidates (best first, at most ``limit``) that rank above the library's own
+    choice ``own``: all of them when it chose a kernel that does not suit the CPU."""
+    names = [name for name in candidates(cpu) if not is_generic(name)]
+    ranked = [name.lower() for name in names]
+    if (own or '').lower() in ranked:
+        names = names[:ranked.index(own.lower())]
+    return names[:limit]
+
+
+def choose(setting, node_value, library, probes):
+    """The kernel every rank gets: ``{'kernel', 'source', 'environment', 'reason'}``.
+
+    ``setting`` is ``blas_openblas_coretype`` (``auto``, ``library`` or a kernel's name);
+    ``node_value`` the node's own OPENBLAS_CORETYPE (honoured, never overridden);
+    ``library`` the probe of the library's own choice; ``probes`` the probes of the
+    better candidates, by name (each with ``corename``, ``dgemm_correct``,
+    ``dgemm_gflops``).
+    """
+    own = library.get('corename')
+    if node_value:
+        return _chosen(own, 'node environment', node_value,
+                       'OPENBLAS_CORETYPE=%s is set on the node: honoured as it is' % node_value)
+    if setting == 'library':
+        return _chosen(own, 'library', None, 'blas_openblas_coretype is library: the library chose %s' % own)
+    if setting != 'auto':
+        return _chosen(setting, 'forced', setting, 'blas_openblas_coretype forces %s' % setting)
+    for name, probe in probes.items():
+        faster = _faster(probe, library)
+        if faster:
+            return _chosen(name, 'auto', name, faster)
+    return _chosen(own, 'library', None, 'the library\'s own %s: %s' % (own, _why_kept(library, probes)))
+
+
+def _chosen(kernel, source, value, reason):
+    return {'kernel': kernel, 'source': source, 'reason': reason,
+            'environment': {'OPENBLAS_CORETYPE': value} if value else {}}
+
+
+def _faster(probe, library):
+    """Why ``probe`` wins over the library's choice, or None."""
+    mine, theirs = probe.get('dgemm_gflops'), library.get('dgemm_gflops')
+    if not probe.get('offered') or not probe.get('dgemm_correct') or not mine or not theirs or mine < FASTER * theirs:
+        return None
+    return ('the library chose %s (DGEMM %.1f GFLOPS on one core); %s is %.1fx faster (%.1f GFLOPS) and '
+            'computes the right product' % (library.get('corename'), theirs, probe.get('corename'),
+                                            mine / theirs, mine))
+
+
+def _why_kept(library, probes):
+    if not probes:
+        return 'no better kernel for this CPU' if not is_generic(library.get('corename')) else \
+            'a generic kernel, and the library offers none better for this CPU'
+    return '; '.join('%s %s' % (name, _verdict(probe, library)) for name, probe in probes.items())
+
+
+def _verdict(probe, library):
+    if probe.get('failed'):
+        return 'failed (%s)' % probe['failed']
+    if not probe.get('offered'):
+        return 'is not in this library (it ran %s)' % probe.get('corename')
+    if not probe.get('dgemm_correct'):
+        return 'gave a wrong product'
+    return 'was not faster (%s GFLOPS against %s)' % (probe.get('dgemm_gflops'), library.get('dgemm_gflops'))
