@@ -3,14 +3,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which kernel a BLAS really runs, and a better one when it fell back to a generic one.
 
-OpenBLAS built with DYNAMIC_ARCH (Debian's) picks its kernel when it is loaded, from the
-CPU's model; a CPU newer than the library gets a generic fallback (an AVX-512 Xeon that
-OpenBLAS 0.3.21 does not know runs its SSE3 ``Prescott`` kernel, five times slower). The
-library says what it picked (``openblas_get_corename()``) and takes another from
-``OPENBLAS_CORETYPE``. ``PROBE`` runs in a process of its own, since the library reads
-that variable once, as it loads: it reports the kernel, checks that DGEMM computes the
-right product, and measures it. ``choose`` decides, from what the probes found, which
-kernel every HPL rank gets.
+OpenBLAS built with DYNAMIC_ARCH (Debian's) and BLIS built for a family of CPUs pick their
+kernels when they are loaded, from the CPU's model; a CPU newer than the library gets a
+generic fallback. OpenBLAS 0.3.21 runs its SSE3 ``Prescott`` kernel on an AVX-512 Xeon it
+does not know, five times slower; BLIS 0.9.0 runs its ``generic`` C kernels on a Zen 5,
+eight times slower than its ``skx`` ones. Each library says what it picked (OpenBLAS's
+``openblas_get_corename()``, BLIS's ``bli_arch_query_id()``) and takes another from an
+environment variable (``OPENBLAS_CORETYPE=<name>``, ``BLIS_ARCH_TYPE=<number>``).
+``PROBE`` runs in a process of its own, since the library reads that variable once, as it
+loads: it reports the kernel, checks that DGEMM computes the right product, and measures
+it. ``choose`` decides, from what the probes found, which kernel every HPL rank gets.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,7 +23,7 @@ __metaclass__ = type
 # (OpenBLAS's core name or BLIS's configuration), whether a small DGEMM gave the right
 # product and, for n > 0, the best of a few n x n DGEMMs in GFLOPS on one thread.
 PROBE = r'''
-import ctypes, json, random, sys, time
+import ctypes, glob, json, os, random, sys, time
 lib = ctypes.CDLL(sys.argv[1])
 n = int(sys.argv[2])
 found = {}
@@ -30,9 +32,18 @@ for key, name in (("corename", "openblas_get_corename"), ("config", "openblas_ge
     if function is not None:
         function.restype = ctypes.c_char_p
         found[key] = function().decode("ascii", "replace").strip()
-if hasattr(lib, "bli_arch_query_id"):
-    lib.bli_arch_string.restype = ctypes.c_char_p
-    found["corename"] = lib.bli_arch_string(lib.bli_arch_query_id()).decode("ascii", "replace")
+# Debian's BLIS keeps its own API in libblis.so.4 beside the libblas.so.3 it serves (that
+# copy aborts when BLIS_ARCH_TYPE is set: then the caller knows what it asked for).
+siblings = [] if os.environ.get("BLIS_ARCH_TYPE") else glob.glob(os.path.join(os.path.dirname(sys.argv[1]), "libblis.so.*"))
+for blis in [lib] + [ctypes.CDLL(path) for path in siblings]:
+    if "corename" not in found and hasattr(blis, "bli_arch_query_id"):
+        blis.bli_arch_string.restype = ctypes.c_char_p
+        found["corename"] = blis.bli_arch_string(blis.bli_arch_query_id()).decode("ascii", "replace")
+        # BLIS_ARCH_TYPE takes a configuration's number: their names in order, generic last.
+        found["arches"] = []
+        while not found["arches"] or found["arches"][-1] not in ("generic", None):
+            name = blis.bli_arch_string(len(found["arches"]))
+            found["arches"].append(name.decode("ascii", "replace") if name else None)
 double_p = ctypes.POINTER(ctypes.c_double)
 
 def dgemm(size, a, b, c):
@@ -64,82 +75,102 @@ if n > 0 and found["dgemm_correct"]:
 print(json.dumps(found))
 '''
 
-# OpenBLAS's x86 kernels, best first, and the CPU flags each needs.
-OPENBLAS_X86 = (
-    ('Cooperlake', ('avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512_bf16')),
-    ('SkylakeX', ('avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd')),
-    ('Haswell', ('avx2', 'fma')),
-    ('Sandybridge', ('avx',)),
-    ('Nehalem', ('sse4_2',)),
-    ('Core2', ('ssse3',)),
-    ('Prescott', ('pni',)),
-)
-# OpenBLAS's arm64 kernels by CPU part (implementer 0x41), and its generic one.
-OPENBLAS_ARM = {
-    '0xd03': 'CORTEXA53', '0xd05': 'CORTEXA55', '0xd07': 'CORTEXA57', '0xd08': 'CORTEXA72',
-    '0xd09': 'CORTEXA73', '0xd0b': 'NEOVERSEN1', '0xd0c': 'NEOVERSEN1', '0xd0d': 'NEOVERSEN1',
-    '0xd41': 'NEOVERSEN1', '0xd40': 'NEOVERSEV1', '0xd49': 'NEOVERSEN2',
+# Each library's kernels, best first, and what they need: x86 CPU flags (all of them), or
+# for BLIS on AMD the vendor too; Arm CPU parts (implementer 0x41).
+X86 = {
+    'openblas': (
+        ('Cooperlake', ('avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512_bf16')),
+        ('SkylakeX', ('avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd')),
+        ('Haswell', ('avx2', 'fma')),
+        ('Sandybridge', ('avx',)),
+        ('Nehalem', ('sse4_2',)),
+        ('Core2', ('ssse3',)),
+        ('Prescott', ('pni',)),
+    ),
+    'blis': (
+        ('skx', ('avx512f', 'avx512bw', 'avx512vl', 'avx512dq')),
+        ('zen3', ('AuthenticAMD', 'avx2', 'fma', 'vaes')),
+        ('zen2', ('AuthenticAMD', 'avx2', 'fma', 'clwb')),
+        ('zen', ('AuthenticAMD', 'avx2', 'fma')),
+        ('haswell', ('avx2', 'fma')),
+        ('sandybridge', ('avx',)),
+        ('penryn', ('ssse3',)),
+    ),
 }
+ARM = {
+    'openblas': {'0xd03': 'CORTEXA53', '0xd05': 'CORTEXA55', '0xd07': 'CORTEXA57', '0xd08': 'CORTEXA72',
+                 '0xd09': 'CORTEXA73', '0xd0b': 'NEOVERSEN1', '0xd0c': 'NEOVERSEN1', '0xd0d': 'NEOVERSEN1',
+                 '0xd41': 'NEOVERSEN1', '0xd40': 'NEOVERSEV1', '0xd49': 'NEOVERSEN2'},
+    'blis': {'0xd03': 'cortexa53', '0xd05': 'cortexa53', '0xd07': 'cortexa57', '0xd08': 'cortexa57',
+             '0xd09': 'cortexa57', '0xd0b': 'cortexa57', '0xd0c': 'cortexa57', '0xd0d': 'cortexa57',
+             '0xd41': 'cortexa57'},
+}
+ARM_GENERIC = {'openblas': 'ARMV8', 'blis': None}
+# The environment variable that selects a kernel.
+VARIABLE = {'openblas': 'OPENBLAS_CORETYPE', 'blis': 'BLIS_ARCH_TYPE'}
 # What a library runs when it does not know the CPU.
 GENERIC = frozenset(('prescott', 'core2', 'katmai', 'northwood', 'banias', 'atom', 'armv8', 'generic'))
 # A kernel is kept over the library's choice only when it is this much faster.
 FASTER = 1.05
 
 
-def candidates(cpu):
-    """OpenBLAS kernels that suit the CPU (``node_info.parse_cpuinfo``), best first."""
+def candidates(cpu, library='openblas'):
+    """The ``library``'s kernels that suit the CPU (``node_info.parse_cpuinfo``), best first."""
     flags = set(cpu.get('flags', '').split())
     if flags:
-        return [name for name, needs in OPENBLAS_X86 if flags.issuperset(needs)]
-    part = (cpu.get('cpu part') or '').lower()
-    best = OPENBLAS_ARM.get(part) if (cpu.get('cpu implementer') or '').lower() == '0x41' else None
-    return [best, 'ARMV8'] if best else ['ARMV8'] if 'asimd' in cpu.get('features', '').split() else []
+        flags.add(cpu.get('vendor_id'))
+        return [name for name, needs in X86.get(library, ()) if flags.issuperset(needs)]
+    if 'asimd' not in cpu.get('features', '').split():
+        return []
+    part = (cpu.get('cpu part') or '').lower() if (cpu.get('cpu implementer') or '').lower() == '0x41' else None
+    names = [ARM.get(library, {}).get(part), ARM_GENERIC.get(library)]
+    return [name for name in names if name]
 
 
 def is_generic(kernel):
     return (kernel or '').lower() in GENERIC
 
 
-def better_than(own, cpu, limit=3):
+def better_than(own, cpu, library='openblas', limit=3):
     """The candidates (best first, at most ``limit``) that rank above the library's own
     choice ``own``: all of them when it chose a kernel that does not suit the CPU."""
-    names = [name for name in candidates(cpu) if not is_generic(name)]
+    names = [name for name in candidates(cpu, library) if not is_generic(name)]
     ranked = [name.lower() for name in names]
     if (own or '').lower() in ranked:
         names = names[:ranked.index(own.lower())]
     return names[:limit]
 
 
-def choose(setting, node_value, library, probes):
+def choose(setting, node_value, library, probes, variable='OPENBLAS_CORETYPE'):
     """The kernel every rank gets: ``{'kernel', 'source', 'environment', 'reason'}``.
 
-    ``setting`` is ``blas_openblas_coretype`` (``auto``, ``library`` or a kernel's name);
-    ``node_value`` the node's own OPENBLAS_CORETYPE (honoured, never overridden);
-    ``library`` the probe of the library's own choice; ``probes`` the probes of the
-    better candidates, by name (each with ``corename``, ``dgemm_correct``,
-    ``dgemm_gflops``).
+    ``setting`` is ``auto``, ``library`` or a kernel's name; ``node_value`` the node's own
+    ``variable`` (honoured, never overridden); ``library`` the probe of the library's own
+    choice; ``probes`` the probes of the better candidates, by name, best first (each with
+    ``corename``, ``offered``, ``value`` (what ``variable`` was set to), ``dgemm_correct``
+    and ``dgemm_gflops``).
     """
     own = library.get('corename')
     if node_value:
-        return _chosen(own, 'node environment', node_value,
-                       'OPENBLAS_CORETYPE=%s is set on the node: honoured as it is' % node_value)
+        return _chosen(own, 'node environment', variable, node_value,
+                       '%s=%s is set on the node: honoured as it is' % (variable, node_value))
     if setting == 'library':
-        return _chosen(own, 'library', None, 'blas_openblas_coretype is library: the library chose %s' % own)
+        return _chosen(own, 'library', variable, None, 'the library\'s own choice, %s, as asked' % own)
     if setting != 'auto':
-        return _chosen(setting, 'forced', setting, 'blas_openblas_coretype forces %s' % setting)
+        return _chosen(setting, 'forced', variable, probes[setting]['value'], '%s is forced' % setting)
     for name, probe in probes.items():
-        faster = _faster(probe, library)
-        if faster:
-            return _chosen(name, 'auto', name, faster)
-    return _chosen(own, 'library', None, 'the library\'s own %s: %s' % (own, _why_kept(library, probes)))
+        why = faster(probe, library)
+        if why:
+            return _chosen(name, 'auto', variable, probe['value'], why)
+    return _chosen(own, 'library', variable, None, 'the library\'s own %s: %s' % (own, _why_kept(library, probes)))
 
 
-def _chosen(kernel, source, value, reason):
+def _chosen(kernel, source, variable, value, reason):
     return {'kernel': kernel, 'source': source, 'reason': reason,
-            'environment': {'OPENBLAS_CORETYPE': value} if value else {}}
+            'environment': {variable: str(value)} if value is not None else {}}
 
 
-def _faster(probe, library):
+def faster(probe, library):
     """Why ``probe`` wins over the library's choice, or None."""
     mine, theirs = probe.get('dgemm_gflops'), library.get('dgemm_gflops')
     if not probe.get('offered') or not probe.get('dgemm_correct') or not mine or not theirs or mine < FASTER * theirs:

@@ -16,12 +16,13 @@ description:
   - Loads the BLAS library in a process of its own and asks it which kernel it runs
     (OpenBLAS's C(openblas_get_corename()), BLIS's configuration), checks that its DGEMM
     computes the right product, and measures DGEMM on one core.
-  - For OpenBLAS, with O(coretype=auto), when the library chose a kernel that does not make
-    the most of the CPU (a generic fallback such as C(Prescott) on a CPU newer than the
-    library), tries the better kernels the CPU's flags allow, best first, each in its own
-    process, and keeps the first that the library has, that computes the right product and
-    that is faster. An C(OPENBLAS_CORETYPE) already set on the node (its environment, or
-    C(/etc/environment)) is honoured and recorded, never overridden.
+  - With O(kernel=auto), when the library chose a kernel that does not make the most of the
+    CPU (a generic fallback such as OpenBLAS's C(Prescott) or BLIS's C(generic) on a CPU
+    newer than the library), tries the better kernels the CPU's flags allow, best first,
+    each in its own process, and keeps the first that the library has, that computes the
+    right product and that is faster (OpenBLAS through C(OPENBLAS_CORETYPE), BLIS through
+    C(BLIS_ARCH_TYPE)). The library's variable already set on the node (its environment,
+    or C(/etc/environment)) is honoured and recorded, never overridden.
   - Under an emulator (an arm64 container on an x86 host) nothing is measured.
   - Sets the C(picluster_hpl_blas) fact; changes nothing.
 author:
@@ -46,12 +47,14 @@ options:
     type: str
     choices: [openblas, blis, atlas]
     default: openblas
-  coretype:
+  kernel:
     description:
-      - For OpenBLAS, C(auto) (a better kernel when the library's own choice is not the best
-        for the CPU, confirmed by measuring), C(library) (the library's own choice), or the
-        name of a kernel to force (C(Haswell), C(SkylakeX), C(CORTEXA72), ...).
-      - Ignored for other libraries, and whenever the node sets C(OPENBLAS_CORETYPE) itself.
+      - C(auto) (a better kernel when the library's own choice is not the best for the CPU,
+        confirmed by measuring), C(library) (the library's own choice), or the name of a
+        kernel to force (OpenBLAS C(Haswell), C(SkylakeX), C(CORTEXA72), ...; BLIS C(skx),
+        C(haswell), C(zen3), C(cortexa57), ...).
+      - Ignored for ATLAS, and whenever the node sets the library's variable itself
+        (C(OPENBLAS_CORETYPE), C(BLIS_ARCH_TYPE)).
     type: str
     default: auto
   dgemm_n:
@@ -68,7 +71,7 @@ EXAMPLES = r'''
 - name: Leave the library's own choice, but record it
   picluster.hpl.blas_kernel:
     library: /usr/lib/{{ ansible_facts.architecture }}-linux-gnu/openblas-pthread/libblas.so.3
-    coretype: library
+    kernel: library
 '''
 
 RETURN = r'''
@@ -90,6 +93,7 @@ ansible_facts:
           the library chose Prescott (DGEMM 24.1 GFLOPS on one core); Cooperlake is 4.9x faster
           (118.2 GFLOPS) and computes the right product
         library_kernel: Prescott
+        library_dgemm_gflops: 24.1
         config: OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Prescott MAX_THREADS=64
         dgemm_gflops: 118.2
         emulated: false
@@ -107,38 +111,69 @@ from ansible_collections.picluster.hpl.plugins.module_utils import blas_kernel, 
 SINGLE_THREAD = {'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'BLIS_NUM_THREADS': '1'}
 
 
-def node_coretype():
-    """The node's own OPENBLAS_CORETYPE: its environment, else /etc/environment."""
-    if os.environ.get('OPENBLAS_CORETYPE'):
-        return os.environ['OPENBLAS_CORETYPE']
+def node_setting(variable):
+    """The node's own setting of ``variable``: its environment, else /etc/environment."""
+    if os.environ.get(variable):
+        return os.environ[variable]
     for line in (node_info.read_text('/', '/etc/environment') or '').splitlines():
         key, dummy, value = line.strip().partition('=')
-        if key.strip() == 'OPENBLAS_CORETYPE' and value.strip().strip('"\''):
+        if key.strip() == variable and value.strip().strip('"\''):
             return value.strip().strip('"\'')
     return None
 
 
-def probe(module, library, n, coretype=None):
-    """What PROBE reports in a process of its own, with OPENBLAS_CORETYPE=coretype if given."""
-    env = dict(SINGLE_THREAD, **({'OPENBLAS_CORETYPE': coretype} if coretype else {}))
+def probe(module, library, n, variable=None, name=None, value=None):
+    """What PROBE reports in a process of its own, with ``variable=value`` if given (to run
+    the kernel ``name``)."""
+    env = dict(SINGLE_THREAD, **({variable: str(value)} if variable else {}))
     rc, out, err = module.run_command([sys.executable, '-c', blas_kernel.PROBE, library, str(n)],
                                       environ_update=env)
+    found = {'value': value}
     if rc != 0:
-        return {'failed': 'exit %d: %s' % (rc, (err or out).strip()[-300:])}
+        return dict(found, failed='exit %d: %s' % (rc, (err or out).strip()[-300:]))
     try:
-        found = json.loads(out.strip().splitlines()[-1])
+        found.update(json.loads(out.strip().splitlines()[-1]))
     except (ValueError, IndexError):
-        return {'failed': 'no answer: %s' % (out + err).strip()[-300:]}
-    if coretype:
-        found['offered'] = (found.get('corename') or '').lower() == coretype.lower()
+        return dict(found, failed='no answer: %s' % (out + err).strip()[-300:])
+    if name and variable == 'BLIS_ARCH_TYPE' and not found.get('corename'):
+        # BLIS aborts on a configuration it was not built with: it ran, so it has this one.
+        found['corename'] = name
+    if name:
+        found['offered'] = (found.get('corename') or '').lower() == name.lower()
     return found
+
+
+def value_of(library, probed, name):
+    """What the library's variable takes to run the kernel ``name`` (BLIS: its number)."""
+    if library != 'blis':
+        return name
+    arches = probed.get('arches') or []
+    return arches.index(name) if name in arches else None
+
+
+def try_kernels(module, params, library, cpu, setting):
+    """The probes of the kernels to try: the better ones (auto) or the forced one."""
+    variable = blas_kernel.VARIABLE[params['name']]
+    names = blas_kernel.better_than(library.get('corename'), cpu, params['name']) if setting == 'auto' else [setting]
+    probes = {}
+    for name in names:
+        value = value_of(params['name'], library, name)
+        probes[name] = {'value': None, 'offered': False, 'corename': None} if value is None else \
+            probe(module, params['library'], params['dgemm_n'], variable, name, value)
+        if setting == 'auto' and blas_kernel.faster(probes[name], library):
+            break  # the best one that is faster: no need to try worse ones
+    if setting not in ('auto', 'library') and not probes[setting].get('offered'):
+        module.fail_json(msg='blas_kernel: %s has no kernel %s (it ran %s); use auto, library or one of: %s'
+                             % (params['name'], setting, probes[setting].get('corename'),
+                                ', '.join(blas_kernel.candidates(cpu, params['name'])) or 'its own'))
+    return probes
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(library=dict(type='path', required=True),
                            name=dict(type='str', choices=['openblas', 'blis', 'atlas'], default='openblas'),
-                           coretype=dict(type='str', default='auto'),
+                           kernel=dict(type='str', default='auto'),
                            dgemm_n=dict(type='int', default=1000)),
         supports_check_mode=True,
     )
@@ -147,33 +182,25 @@ def main():
         module.fail_json(msg='blas_kernel: %s does not exist: install the BLAS first' % params['library'])
     cpu = node_info.parse_cpuinfo(node_info.read_text('/', '/proc/cpuinfo'))
     emulated = peaks.emulated(cpu, platform.machine())
-    n = 0 if emulated else max(params['dgemm_n'], 0)
-    own = node_coretype() if params['name'] == 'openblas' else None
-    library = probe(module, params['library'], n)
+    if emulated:
+        params['dgemm_n'] = 0
+    library = probe(module, params['library'], max(params['dgemm_n'], 0))
     if 'failed' in library:
         module.fail_json(msg='blas_kernel: %s failed to load or run: %s' % (params['library'], library['failed']))
-    setting = params['coretype'] if params['name'] == 'openblas' and not emulated else 'library'
-    probes = {}
-    if setting == 'auto' and not own:
-        for name in blas_kernel.better_than(library.get('corename'), cpu):
-            probes[name] = probe(module, params['library'], n, name)
-    elif setting not in ('auto', 'library') and not own:
-        probes[setting] = probe(module, params['library'], n, setting)
-        if not probes[setting].get('offered'):
-            module.fail_json(msg='blas_openblas_coretype=%s: this OpenBLAS has no such kernel (it ran %s); use auto, '
-                                 'library or one of %s' % (setting, probes[setting].get('corename'),
-                                                           ', '.join(blas_kernel.candidates(cpu)) or 'its kernels'))
-    chosen = blas_kernel.choose(setting, own, library, probes)
-    if params['name'] == 'blis':
-        chosen.update(kernel=library.get('corename'), reason='BLIS chose its %s configuration' % library.get('corename'))
-    elif params['name'] == 'atlas':
+    variable = blas_kernel.VARIABLE.get(params['name'])
+    own = node_setting(variable) if variable else None
+    setting = params['kernel'] if variable and not emulated else 'library'
+    probes = try_kernels(module, params, library, cpu, setting) if setting != 'library' and not own else {}
+    chosen = blas_kernel.choose(setting, own, library, probes, variable)
+    if params['name'] == 'atlas':
         chosen.update(kernel='generic', reason="ATLAS names no kernel: Debian's libatlas3-base is its generic build")
     measured = probes.get(chosen['kernel'], library) if chosen['source'] in ('auto', 'forced') else library
     fact = dict(chosen, name=params['name'], library_kernel=library.get('corename'), config=library.get('config'),
+                library_dgemm_gflops=library.get('dgemm_gflops'),
                 dgemm_correct=measured.get('dgemm_correct'), dgemm_gflops=measured.get('dgemm_gflops'),
                 emulated=bool(emulated), probes=probes)
     if emulated:
-        fact['reason'] = '%s; %s' % (chosen['reason'], 'emulated: nothing measured')
+        fact['reason'] = '%s; emulated: nothing measured' % chosen['reason']
     module.exit_json(changed=False, ansible_facts=dict(picluster_hpl_blas=fact))
 
 

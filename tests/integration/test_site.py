@@ -166,6 +166,25 @@ def check_peak_and_kernel(doc, stdout):
     assert 'kernel %s (%s)' % (kernel['kernel'], kernel['source']) in ' '.join(stdout.split())
 
 
+def check_blis_kernel(report):
+    """BLIS's configuration, as BLIS itself reports it here; a better one only if measured
+    faster. BLIS_ARCH_TYPE, if this machine sets it, is honoured."""
+    ((play, task, outcome),) = task_results(report, 'Check which kernel the BLAS runs')
+    blis = outcome['ansible_facts']['picluster_hpl_blas']
+    library = library_probe('/usr/lib/%s/blis-pthread/libblas.so.3' % MULTIARCH)
+    assert blis['name'] == 'blis' and blis['library_kernel'] == library['corename']
+    assert library['corename'] in library['arches']
+    if os.environ.get('BLIS_ARCH_TYPE'):
+        assert blis['source'] == 'node environment'
+    elif blis['source'] == 'auto':
+        # BLIS fell back (generic on a CPU it does not know): the one kept ran, right and faster.
+        kept = blis['probes'][blis['kernel']]
+        assert kept['dgemm_correct'] and kept['dgemm_gflops'] >= 1.05 * blis['library_dgemm_gflops']
+        assert blis['environment'] == {'BLIS_ARCH_TYPE': str(library['arches'].index(blis['kernel']))}
+    else:
+        assert blis['source'] == 'library' and blis['environment'] == {} and blis['kernel'] == library['corename']
+
+
 def test_second_run_changes_nothing_in_the_install_roles(tmp_path, collections_dir):
     started = time.time()
     result, report = playbook([os.path.join(ROOT, 'site.yml')] + extra_vars(benchmark_max_seconds=None, benchmark_max_n=2000),
@@ -241,10 +260,13 @@ def test_failed_residual_fails_the_play_after_the_result_is_written(tmp_path, co
 
 
 def test_source_build_happens_again_only_when_something_changed(tmp_path, collections_dir, hpl_mirror):
+    reports = []
+
     def install(**changes):
         result, report = playbook([INSTALL] + extra_vars(**dict(hpl_mirror, **changes)), tmp_path, collections_dir,
                                   json_output=True)
         assert result.returncode == 0, result.stdout[-5000:]
+        reports.append(report)
         return build_outcome(report)
 
     assert install() == 'skipped'
@@ -252,6 +274,7 @@ def test_source_build_happens_again_only_when_something_changed(tmp_path, collec
     assert install(hpl_cflags='-O2 -fomit-frame-pointer') == 'skipped'
     assert install(blas_library='blis') == 'changed'
     assert '/usr/lib/%s/blis-pthread/libblas.so.3' % MULTIARCH in xhpl_libraries(hpl_mirror)
+    check_blis_kernel(reports[-1])
     assert install() == 'changed'  # back to OpenBLAS and the default flags
     assert 'openblas-pthread/libblas.so.3' in xhpl_libraries(hpl_mirror)
 

@@ -17,6 +17,9 @@ def test_candidates_follow_the_flags_and_the_arm_part():
     assert blas_kernel.candidates(HASWELL)[0] == 'Haswell' and 'SkylakeX' not in blas_kernel.candidates(HASWELL)
     assert blas_kernel.candidates(PI4) == ['CORTEXA72', 'ARMV8']
     assert blas_kernel.candidates({'cpu implementer': '0x61', 'features': 'fp asimd'}) == ['ARMV8']
+    assert blas_kernel.candidates(dict(ZEN5, vendor_id='AuthenticAMD'), 'blis')[:3] == ['skx', 'zen', 'haswell']
+    assert blas_kernel.candidates(PI4, 'blis') == ['cortexa57']
+    assert blas_kernel.better_than('generic', dict(HASWELL, vendor_id='GenuineIntel'), 'blis') == ['haswell', 'sandybridge', 'penryn']
 
 
 def test_only_kernels_better_than_the_librarys_choice_are_tried():
@@ -31,7 +34,7 @@ LIBRARY = {'corename': 'Prescott', 'dgemm_correct': True, 'dgemm_gflops': 24.0}
 
 def probe(name, gflops, correct=True, offered=True):
     return {'corename': name if offered else 'Prescott', 'offered': offered, 'dgemm_correct': correct,
-            'dgemm_gflops': gflops}
+            'dgemm_gflops': gflops, 'value': name}
 
 
 def test_auto_keeps_the_first_better_kernel_that_is_right_and_faster():
@@ -78,3 +81,12 @@ def test_the_probe_reports_the_kernel_the_library_runs_with_this_machines_own_se
         assert found['corename'] and found['corename'] in found['config']
         if os.environ.get('OPENBLAS_CORETYPE'):
             assert found['corename'].lower() == os.environ['OPENBLAS_CORETYPE'].lower()
+
+
+def test_blis_is_chosen_by_its_configurations_number():
+    library = {'corename': 'generic', 'dgemm_correct': True, 'dgemm_gflops': 12.0, 'arches': ['skx', 'generic']}
+    skx = dict(probe('skx', 95.0), value=0)
+    chosen = blas_kernel.choose('auto', None, library, {'skx': skx}, 'BLIS_ARCH_TYPE')
+    assert (chosen['kernel'], chosen['environment']) == ('skx', {'BLIS_ARCH_TYPE': '0'})
+    own = blas_kernel.choose('auto', '3', library, {}, 'BLIS_ARCH_TYPE')
+    assert own['source'] == 'node environment' and own['environment'] == {'BLIS_ARCH_TYPE': '3'}
