@@ -190,6 +190,21 @@ def _int(text):
         return None
 
 
+def at_least(peak, dgemm_gflops):
+    """``peak``, its clock raised when one core's measured DGEMM beats it: no core computes
+    faster than its peak, so it runs at least DGEMM / FLOP per cycle (a VM's cpu MHz is the
+    host's nominal clock, and boost runs above it). Overrides and board tables stay."""
+    if not peak or peak.get('source') != 'cpu' or not peak.get('gflops') or not dgemm_gflops \
+            or dgemm_gflops <= peak['gflops']:
+        return peak
+    ghz = float(dgemm_gflops) / peak['flops_per_cycle']
+    raised = dict(peak, ghz=round(ghz, 4), gflops=round(float(dgemm_gflops), 4),
+                  ghz_from='at least, from DGEMM %.1f GFLOPS on one core' % dgemm_gflops)
+    raised['explain'] = '%s; but one core\'s DGEMM measured %.2f GFLOPS, so the clock is at least %.3f GHz ' \
+        'and the peak at least %.2f GFLOPS per core' % (peak['explain'], dgemm_gflops, ghz, dgemm_gflops)
+    return raised
+
+
 def cluster_rpeak(nodes):
     """Sum of ``ranks x peak per core`` over nodes; None if any node's peak is unknown.
 

@@ -35,6 +35,8 @@ def node_from_facts(name, facts):
         return facts.get('ansible_' + key, facts.get(key))
 
     distribution = ' '.join(str(v) for v in (fact('distribution'), fact('distribution_version')) if v)
+    kernel = _blas_kernel(facts.get('picluster_hpl_blas'))
+    peak = peaks.at_least(node.get('peak'), (kernel or {}).get('dgemm_gflops'))
     return {
         'name': name,
         'model': node.get('model') or fact('product_name'),
@@ -45,10 +47,10 @@ def node_from_facts(name, facts):
         'kernel': fact('kernel'),
         'boot_medium': node.get('boot_medium'),
         'overclocks': node.get('overclocks') or {},
-        'peak_gflops_per_core': (node.get('peak') or {}).get('gflops'),
-        'peak_source': (node.get('peak') or {}).get('source'),
-        'peak': node.get('peak'),
-        'blas_kernel': _blas_kernel(facts.get('picluster_hpl_blas')),
+        'peak_gflops_per_core': (peak or {}).get('gflops'),
+        'peak_source': (peak or {}).get('source'),
+        'peak': peak,
+        'blas_kernel': kernel,
     }
 
 

@@ -126,3 +126,16 @@ def test_one_avx512_unit_below_gold_6000():
     silver = dict(cpu_of('xeon-gold-6140-skylake-sp'), **{'model name': 'Intel(R) Xeon(R) Silver 4114 CPU @ 2.20GHz'})
     peak = peaks.peak_per_core(silver, 'x86_64')
     assert (peak['flops_per_cycle'], peak['fma_units'], peak['gflops']) == (16, 1, 35.2)
+
+
+def test_a_dgemm_above_the_peak_raises_the_clock_it_implies():
+    """This machine: cpu MHz says 2.596 GHz, one core's DGEMM measured 86.0 GFLOPS."""
+    peak = peaks.peak_per_core(cpu_of('epyc-zen5-vm'), 'x86_64')
+    raised = peaks.at_least(peak, 86.0)
+    assert (raised['gflops'], raised['ghz'], raised['source']) == (86.0, 2.6875, 'cpu')
+    assert raised['ghz_from'] == 'at least, from DGEMM 86.0 GFLOPS on one core'
+    assert 'the clock is at least 2.688 GHz' in raised['explain']
+    # Below the peak, or from the board table, or overridden: as it was.
+    assert peaks.at_least(peak, 50.0) is peak
+    pi4 = peaks.peak_per_core(arm('0xd08'), 'aarch64', 'Raspberry Pi 4 Model B')
+    assert peaks.at_least(pi4, 9.0) is pi4 and peaks.at_least(None, 9.0) is None
