@@ -41,7 +41,7 @@ for blis in [lib] + [ctypes.CDLL(path) for path in siblings]:
         found["corename"] = blis.bli_arch_string(blis.bli_arch_query_id()).decode("ascii", "replace")
         # BLIS_ARCH_TYPE takes a configuration's number: their names in order, generic last.
         found["arches"] = []
-        while not found["arches"] or found["arches"][-1] not in ("generic", None):
+        while len(found["arches"]) < 64 and (not found["arches"] or found["arches"][-1] not in ("generic", None)):
             name = blis.bli_arch_string(len(found["arches"]))
             found["arches"].append(name.decode("ascii", "replace") if name else None)
 double_p = ctypes.POINTER(ctypes.c_double)

@@ -98,10 +98,12 @@ def parse_cpuinfo(text, lscpu=None):
 
 
 def _mhz(text):
+    """A clock in MHz, or None for what is not a positive finite number."""
     try:
-        return int(float(text)) or None
+        mhz = float(text)
     except ValueError:
         return None
+    return int(mhz) if 0 < mhz < 1e6 else None
 
 
 def root_mount(mounts):

@@ -29,8 +29,8 @@ BOARDS = (
 )
 
 # Arm cores by /proc/cpuinfo "CPU implementer" 0x41 and "CPU part": (core, DP FLOP/cycle).
-# A53/A55/A57/A72/A73 complete one 128-bit FMA every other cycle or one 64-bit pair a
-# cycle (4); A76 and its successors have two 128-bit FMA pipes (8); X1/V1/V2 four (16).
+# A53/A55/A57/A72/A73: 4 (two 64-bit FMA lanes a cycle); A76 and its successors two
+# 128-bit FMA pipes (8); X1/V1/V2 four (16).
 ARM_CORES = {
     '0xd03': ('Cortex-A53', 4), '0xd05': ('Cortex-A55', 4), '0xd07': ('Cortex-A57', 4),
     '0xd08': ('Cortex-A72', 4), '0xd09': ('Cortex-A73', 4), '0xd0b': ('Cortex-A76', 8),
@@ -46,14 +46,16 @@ X86_CORES = (
     ('GenuineIntel', 6, (106, 108, 143, 207, 173, 174), 'Ice Lake-SP to Granite Rapids', 32),
     ('GenuineIntel', 6, (125, 126, 140, 141, 167), 'Ice Lake to Rocket Lake (client)', 16),
     ('GenuineIntel', 6, (151, 154, 183, 186, 191, 170, 172, 197, 198), 'Alder Lake and later (client)', 16),
+    ('AuthenticAMD', 21, tuple(range(0x00, 0x100)), 'Bulldozer to Excavator (one FPU per two cores)', 4),
+    ('AuthenticAMD', 22, tuple(range(0x00, 0x100)), 'Jaguar / Puma (128-bit pipes)', 4),
     ('AuthenticAMD', 23, tuple(range(0x00, 0x30)), 'Zen / Zen+ (AVX2 on 128-bit pipes)', 8),
     ('AuthenticAMD', 23, tuple(range(0x30, 0x100)), 'Zen 2', 16),
     ('AuthenticAMD', 25, tuple(range(0x00, 0x100)), 'Zen 3 / Zen 4 (AVX-512 on 256-bit pipes)', 16),
     ('AuthenticAMD', 26, tuple(range(0x00, 0x20)) + tuple(range(0x40, 0x50)), 'Zen 5 (512-bit pipes)', 32),
 )
-# Skylake-SP/Cascade Lake/Cooper Lake (model 85): two AVX-512 FMA units on Platinum and
-# Gold 6xxx (32), one on Gold 5xxx, Silver and Bronze (16).
-SKYLAKE_SP_TWO_UNITS = re.compile(r'Platinum|Gold [A-Z]?6\d')
+# Skylake-SP/Cascade Lake/Cooper Lake and Skylake-X (model 85): two AVX-512 FMA units (32),
+# but one (16) on Bronze, Silver, Gold 51xx/52xx other than 5122/5222, i7-7800X/7820X.
+SKYLAKE_SP_ONE_UNIT = re.compile(r'Bronze|Silver|Gold [A-Z]?5[12](?!22)\d\d|i7-78[02]0X')
 
 GHZ_IN_NAME = re.compile(r'@\s*([0-9]+(?:\.[0-9]+)?)\s*GHz', re.IGNORECASE)
 
@@ -98,7 +100,7 @@ def _done(peak, ghz, ghz_from, core_text):
     width = '%d-bit %s' % (peak['vector_bits'], 'FMA' if peak['fma'] else 'add + multiply')
     units = '' if peak['fma_units'] is None else ' x %d unit%s%s' % (
         peak['fma_units'], 's' if peak['fma_units'] > 1 else '',
-        '' if peak['fma_units_known'] else ' (not known for this model: one assumed, the least it can be)')
+        '' if peak['fma_units_known'] else ' (not known for this model: one assumed)')
     if not ghz:
         peak.update(source='unknown', explain='%s: %s%s = %d FLOP/cycle, but no clock (no cpufreq, no GHz in '
                     'the model name): set benchmark_rpeak_gflops_per_core' % (core_text, width, units,
@@ -113,6 +115,10 @@ def _done(peak, ghz, ghz_from, core_text):
 def emulated(cpu, arch):
     """Why the CPU described is not the one the node's code runs on (qemu-user shows the
     host's /proc/cpuinfo), or None."""
+    # qemu 8.2 and later write their own /proc/cpuinfo for an Arm guest, implementer 0x00.
+    if (arch or '').startswith(('aarch64', 'arm')) and cpu.get('cpu implementer', '').lower() == '0x00':
+        return ('emulated: /proc/cpuinfo names CPU implementer 0x00, as qemu describes the CPU it emulates: '
+                'the node has no peak of its own')
     described = 'x86' if cpu.get('vendor_id') or 'flags' in cpu else 'arm' if 'cpu implementer' in cpu else None
     running = 'x86' if arch in ('x86_64', 'i686', 'i386') else 'arm' if (arch or '').startswith(('aarch64', 'arm')) else None
     if described and running and described != running:
@@ -146,7 +152,7 @@ def _x86_units(cpu):
         if (vendor, family) == (known_vendor, known_family) and model in models:
             core, flops = '%s, %s' % (name, core), known_flops
     if (vendor, family, model) == ('GenuineIntel', 6, 85):
-        flops = 32 if SKYLAKE_SP_TWO_UNITS.search(cpu.get('model name', '')) else 16
+        flops = 16 if SKYLAKE_SP_ONE_UNIT.search(cpu.get('model name', '')) else 32
         core = 'Skylake-SP to Cooper Lake, %s' % core
     return _units(core, bits, fma, flops)
 
@@ -161,9 +167,13 @@ def _arm_units(cpu):
 
 
 def _units(core, bits, fma, flops):
-    """The vector units: ``flops`` per cycle where the core is known, else one unit."""
+    """The vector units: ``flops`` per cycle where the core is known (no more than two FMA
+    pipes of the width the flags expose, or one add and one multiply without FMA: a VM may
+    hide AVX-512 or FMA), else one unit."""
     # 64-bit doubles per vector, x 2 for the multiply and the add.
     per_unit = bits // 64 * 2
+    if flops:
+        flops = min(flops, per_unit * (2 if fma else 1))
     return {'core': core, 'vector_bits': bits, 'fma': fma, 'fma_units': max(1, (flops or per_unit) // per_unit),
             'fma_units_known': flops is not None, 'flops_per_cycle': flops or per_unit}
 

@@ -58,7 +58,7 @@ def _blas_kernel(fact):
     """What the node entry keeps of the picluster_hpl_blas fact (picluster.hpl.blas_kernel)."""
     if not fact:
         return None
-    keep = ('kernel', 'source', 'library_kernel', 'reason', 'dgemm_gflops', 'emulated')
+    keep = ('name', 'kernel', 'source', 'library_kernel', 'reason', 'dgemm_gflops', 'emulated')
     return dict((key, fact.get(key)) for key in keep)
 
 
@@ -240,11 +240,13 @@ def slow_blas(entries):
         rate = kernel.get('dgemm_gflops')
         if not rate or not peak or rate >= SLOW_BLAS * peak:
             continue
+        variable, option = (('BLIS_ARCH_TYPE', 'blas_blis_arch') if kernel.get('name') == 'blis'
+                            else ('OPENBLAS_CORETYPE', 'blas_openblas_coretype'))
         if kernel.get('source') == 'node environment':
-            advice = ('the node sets OPENBLAS_CORETYPE=%s itself: if that is not needed for this CPU, remove it '
-                      'and let blas_openblas_coretype=auto choose' % kernel.get('kernel'))
+            advice = ('the node sets %s itself: if that is not needed for this CPU, remove it and let %s=auto '
+                      'choose' % (variable, option))
         elif kernel.get('source') == 'forced':
-            advice = 'blas_openblas_coretype forces it: try auto'
+            advice = '%s forces it: try auto' % option
         else:
             advice = ('no faster kernel was found in this library: try another BLAS (blas_library=blis) or a newer '
                       'OpenBLAS, and check that the CPU is not throttled')

@@ -117,16 +117,19 @@ def node_setting(variable):
         return os.environ[variable]
     for line in (node_info.read_text('/', '/etc/environment') or '').splitlines():
         key, dummy, value = line.strip().partition('=')
-        if key.strip() == variable and value.strip().strip('"\''):
+        key = key.strip()
+        key = key[len('export '):].strip() if key.startswith('export ') else key
+        if key == variable and value.strip().strip('"\''):
             return value.strip().strip('"\'')
     return None
 
 
 def probe(module, library, n, variable=None, name=None, value=None):
     """What PROBE reports in a process of its own, with ``variable=value`` if given (to run
-    the kernel ``name``)."""
-    env = dict(SINGLE_THREAD, **({variable: str(value)} if variable else {}))
-    rc, out, err = module.run_command([sys.executable, '-c', blas_kernel.PROBE, library, str(n)],
+    the kernel ``name``), or without ``variable`` at all when ``value`` is None."""
+    env = dict(SINGLE_THREAD, **({variable: str(value)} if variable and value is not None else {}))
+    unset = ['env', '-u', variable] if variable and value is None else []
+    rc, out, err = module.run_command(unset + [sys.executable, '-c', blas_kernel.PROBE, library, str(n)],
                                       environ_update=env)
     found = {'value': value}
     if rc != 0:
@@ -184,11 +187,16 @@ def main():
     emulated = peaks.emulated(cpu, platform.machine())
     if emulated:
         params['dgemm_n'] = 0
-    library = probe(module, params['library'], max(params['dgemm_n'], 0))
-    if 'failed' in library:
-        module.fail_json(msg='blas_kernel: %s failed to load or run: %s' % (params['library'], library['failed']))
     variable = blas_kernel.VARIABLE.get(params['name'])
     own = node_setting(variable) if variable else None
+    # As the ranks will run it: with the node's own setting, if it makes one.
+    library = probe(module, params['library'], max(params['dgemm_n'], 0), variable if own else None, None, own)
+    if 'failed' in library:
+        module.fail_json(msg='blas_kernel: %s failed to load or run: %s' % (params['library'], library['failed']))
+    if own and variable == 'BLIS_ARCH_TYPE' and not library.get('corename'):
+        # BLIS forced by the node's own number: its name, from the list BLIS gives unforced.
+        arches = probe(module, params['library'], 0, variable).get('arches') or []
+        library['corename'] = arches[int(own)] if own.isdigit() and int(own) < len(arches) else 'BLIS_ARCH_TYPE=%s' % own
     setting = params['kernel'] if variable and not emulated else 'library'
     probes = try_kernels(module, params, library, cpu, setting) if setting != 'library' and not own else {}
     chosen = blas_kernel.choose(setting, own, library, probes, variable)

@@ -155,13 +155,18 @@ def check_peak_and_kernel(doc, stdout):
     kernel, own = node['blas_kernel'], os.environ.get('OPENBLAS_CORETYPE')
     library = library_probe('/usr/lib/%s/openblas-pthread/libblas.so.3' % MULTIARCH)
     assert kernel['library_kernel'] == library['corename']
+    # Each node's ranks start through its own launcher, which sets its kernel.
+    launcher = doc['blas']['launcher']
+    assert launcher in doc['run']['command']
+    with open(launcher) as handle:
+        script = handle.read()
     if own:
-        # The machine's own setting: honoured, recorded, and handed to every rank.
+        # The machine's own setting: honoured, recorded, and handed to its ranks.
         assert (kernel['kernel'].lower(), kernel['source']) == (own.lower(), 'node environment')
-        assert '-x OPENBLAS_CORETYPE' in doc['run']['command']
+        assert 'export OPENBLAS_CORETYPE=%s\n' % own in script
     else:
         assert kernel['source'] in ('library', 'auto') and kernel['dgemm_gflops'] > 0
-        assert kernel['kernel'] == library['corename'] or '-x OPENBLAS_CORETYPE' in doc['run']['command']
+        assert kernel['kernel'] == library['corename'] or 'export OPENBLAS_CORETYPE=%s\n' % kernel['kernel'] in script
     # The summary as the console shows it (the debug task folds long lines).
     assert 'kernel %s (%s)' % (kernel['kernel'], kernel['source']) in ' '.join(stdout.split())
 

@@ -41,7 +41,7 @@ def test_an_arm_core_by_its_part_number_and_one_not_known():
     assert (n1['gflops'], n1['source'], n1['fma_units'], n1['fma_units_known']) == (24.0, 'cpu', 2, True)
     other = peaks.peak_per_core(dict(arm('0x022', 2000), **{'cpu implementer': '0x61'}), 'aarch64')
     assert (other['gflops'], other['fma_units'], other['fma_units_known']) == (8.0, 1, False)
-    assert 'one assumed, the least it can be' in other['explain']
+    assert 'not known for this model: one assumed' in other['explain']
 
 
 def test_no_clock_is_no_peak_and_says_what_to_set():
@@ -122,10 +122,30 @@ def test_a_cpu_from_lscpu_alone_takes_cpufreqs_maximum_over_the_nominal_clock():
     assert (gold['gflops'], gold['fma_units']) == (73.6, 2)
 
 
-def test_one_avx512_unit_below_gold_6000():
-    silver = dict(cpu_of('xeon-gold-6140-skylake-sp'), **{'model name': 'Intel(R) Xeon(R) Silver 4114 CPU @ 2.20GHz'})
-    peak = peaks.peak_per_core(silver, 'x86_64')
-    assert (peak['flops_per_cycle'], peak['fma_units'], peak['gflops']) == (16, 1, 35.2)
+@pytest.mark.parametrize('name,flops', [
+    ('Intel(R) Xeon(R) Silver 4114 CPU @ 2.20GHz', 16), ('Intel(R) Xeon(R) Gold 5118 CPU @ 2.30GHz', 16),
+    ('Intel(R) Xeon(R) Gold 5122 CPU @ 3.60GHz', 32), ('Intel(R) Core(TM) i9-7900X CPU @ 3.30GHz', 32),
+    ('Intel(R) Core(TM) i7-7800X CPU @ 3.50GHz', 16), ('Intel(R) Xeon(R) W-2145 CPU @ 3.70GHz', 32),
+])
+def test_avx512_units_on_skylake_sp_and_x(name, flops):
+    peak = peaks.peak_per_core(dict(cpu_of('xeon-gold-6140-skylake-sp'), **{'model name': name}), 'x86_64')
+    assert (peak['flops_per_cycle'], peak['fma_units']) == (flops, flops // 16)
+
+
+def test_the_table_is_capped_by_what_the_flags_expose():
+    """A VM that hides AVX-512 (or a Pentium without AVX) gets no more than its vectors allow."""
+    hidden = dict(cpu_of('xeon-gold-6140-skylake-sp'))
+    hidden['flags'] = ' '.join(f for f in hidden['flags'].split() if not f.startswith('avx512'))
+    assert peaks.peak_per_core(hidden, 'x86_64')['flops_per_cycle'] == 16
+    pentium = dict(cpu_of('i5-7500-kaby-lake'), flags='fpu sse sse2 pni ssse3 sse4_1 sse4_2')
+    assert peaks.peak_per_core(pentium, 'x86_64')['flops_per_cycle'] == 4
+
+
+def test_qemus_own_cpuinfo_is_emulated_and_odd_clocks_are_none():
+    qemu = {'cpu implementer': '0x00', 'cpu part': '0x051', 'features': 'fp asimd', 'cpufreq_max_mhz': 4500}
+    assert peaks.peak_per_core(qemu, 'aarch64')['source'] == 'emulated'
+    for text in ('inf', '-1', 'nan', '0', '?'):
+        assert node_info.parse_cpuinfo('', 'CPU max MHz: %s\n' % text).get('cpufreq_max_mhz') is None
 
 
 def test_a_dgemm_above_the_peak_raises_the_clock_it_implies():

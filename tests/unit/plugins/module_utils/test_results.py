@@ -102,7 +102,7 @@ def test_dgemm_from_the_nodes_and_a_slow_kernel_is_named_with_what_to_try():
     assert doc['nodes'][0]['blas_kernel']['kernel'] == 'Prescott'
     (warning,) = doc['warnings']
     assert warning.startswith('x86: DGEMM 9.0 GFLOPS on one core is 11% of its peak 83.1, with the Prescott kernel')
-    assert 'remove it and let blas_openblas_coretype=auto choose' in warning
+    assert 'the node sets OPENBLAS_CORETYPE itself' in warning and 'let blas_openblas_coretype=auto choose' in warning
     line = results.headline(doc)
     assert ', openblas 0.3.21 kernel Prescott (node environment).' in line and line.endswith(warning)
 
@@ -111,3 +111,5 @@ def test_a_fast_kernel_gives_no_warning():
     entry = {'name': 'pi1', 'peak': {'gflops': 7.2}, 'blas_kernel': {'dgemm_gflops': 5.1, 'source': 'library'}}
     assert results.slow_blas([entry]) == []
     assert 'no faster kernel was found' in results.slow_blas([dict(entry, blas_kernel={'dgemm_gflops': 2.0})])[0]
+    blis = results.slow_blas([dict(entry, blas_kernel={'name': 'blis', 'dgemm_gflops': 2.0, 'source': 'forced'})])[0]
+    assert 'blas_blis_arch forces it: try auto' in blis
