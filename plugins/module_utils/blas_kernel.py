@@ -44,7 +44,6 @@ for blis in [lib] + [ctypes.CDLL(path) for path in siblings]:
         while len(found["arches"]) < 64 and (not found["arches"] or found["arches"][-1] not in ("generic", None)):
             name = blis.bli_arch_string(len(found["arches"]))
             found["arches"].append(name.decode("ascii", "replace") if name else None)
-double_p = ctypes.POINTER(ctypes.c_double)
 
 def dgemm(size, a, b, c):
     dim, one, zero, no = ctypes.c_int(size), ctypes.c_double(1.0), ctypes.c_double(0.0), ctypes.c_char(b"N")

@@ -17,7 +17,7 @@ import json
 import os
 import re
 
-from ansible_collections.picluster.hpl.plugins.module_utils.peaks import peak_per_core
+from ansible_collections.picluster.hpl.plugins.module_utils.peaks import megahertz, peak_per_core
 
 MIB = 1024 * 1024
 # cgroup v1 reports "no limit" as a huge page-aligned number.
@@ -93,17 +93,9 @@ def parse_cpuinfo(text, lscpu=None):
         if name and value.strip() and name not in info:
             info[name] = value.strip()
     if 'cpufreq_max_mhz' in info:
-        info['cpufreq_max_mhz'] = _mhz(info['cpufreq_max_mhz'])
+        mhz = megahertz(info['cpufreq_max_mhz'])
+        info['cpufreq_max_mhz'] = int(mhz) if mhz else None
     return info
-
-
-def _mhz(text):
-    """A clock in MHz, or None for what is not a positive finite number."""
-    try:
-        mhz = float(text)
-    except ValueError:
-        return None
-    return int(mhz) if 0 < mhz < 1e6 else None
 
 
 def root_mount(mounts):
@@ -135,9 +127,13 @@ def boot_medium(source, fstype, mmc_type=None, in_container=False):
 
 
 def gather(root='/', rpeak_override=None, arch=None, lscpu=None):
-    """All of the above for the node whose filesystem is at ``root``, whose machine
-    (``uname -m``) is ``arch`` and whose ``lscpu`` printed ``lscpu``."""
-    cpu = parse_cpuinfo(read_text(root, '/proc/cpuinfo'), lscpu)
+    """All of the above for the node whose filesystem is at ``root`` and whose machine
+    (``uname -m``) is ``arch``; ``lscpu``, a function giving lscpu's output, is asked only
+    when /proc/cpuinfo names no vector features."""
+    cpuinfo = read_text(root, '/proc/cpuinfo')
+    cpu = parse_cpuinfo(cpuinfo)
+    if lscpu and 'flags' not in cpu and 'features' not in cpu:
+        cpu = parse_cpuinfo(cpuinfo, lscpu())
     board = (read_text(root, '/proc/device-tree/model') or '').rstrip('\x00\n ')
     model = board or (read_text(root, '/sys/class/dmi/id/product_name') or '').strip() \
         or cpu.get('model name') or cpu.get('model') or cpu.get('hardware') or ''

@@ -17,7 +17,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import math
 import re
 
 # (device-tree model pattern, core, default GHz, DP FLOP/cycle/core)
@@ -119,7 +118,7 @@ def emulated(cpu, arch):
     if (arch or '').startswith(('aarch64', 'arm')) and cpu.get('cpu implementer', '').lower() == '0x00':
         return ('emulated: /proc/cpuinfo names CPU implementer 0x00, as qemu describes the CPU it emulates: '
                 'the node has no peak of its own')
-    described = 'x86' if cpu.get('vendor_id') or 'flags' in cpu else 'arm' if 'cpu implementer' in cpu else None
+    described = _described(cpu)
     running = 'x86' if arch in ('x86_64', 'i686', 'i386') else 'arm' if (arch or '').startswith(('aarch64', 'arm')) else None
     if described and running and described != running:
         return ('emulated: /proc/cpuinfo describes an %s CPU (%s), but the node runs %s code, through an emulator '
@@ -127,13 +126,17 @@ def emulated(cpu, arch):
     return None
 
 
+def _described(cpu):
+    """Which kind of CPU /proc/cpuinfo describes: x86, arm or None."""
+    if cpu.get('vendor_id') or 'flags' in cpu:
+        return 'x86'
+    return 'arm' if 'cpu implementer' in cpu else None
+
+
 def _vector_units(cpu):
     """Vector width, FMA and FMA units (known or assumed) of the CPU, or None."""
-    if cpu.get('vendor_id') or 'flags' in cpu:
-        return _x86_units(cpu)
-    if 'cpu implementer' in cpu:
-        return _arm_units(cpu)
-    return None
+    described = _described(cpu)
+    return _x86_units(cpu) if described == 'x86' else _arm_units(cpu) if described == 'arm' else None
 
 
 def _x86_units(cpu):
@@ -186,11 +189,17 @@ def clock(cpu):
     named = GHZ_IN_NAME.search(cpu.get('model name', ''))
     if named:
         return float(named.group(1)), 'model name'
+    mhz = megahertz(cpu.get('cpu mhz'))
+    return (mhz / 1000, '/proc/cpuinfo cpu MHz') if mhz else (None, None)
+
+
+def megahertz(text):
+    """A clock in MHz as a number, or None for what is not a positive, finite, earthly one."""
     try:
-        mhz = float(cpu.get('cpu mhz'))
+        mhz = float(text)
     except (TypeError, ValueError):
-        return None, None
-    return (mhz / 1000, '/proc/cpuinfo cpu MHz') if mhz > 0 and math.isfinite(mhz) else (None, None)
+        return None
+    return mhz if 0 < mhz < 1e6 else None
 
 
 def _int(text):

@@ -93,14 +93,13 @@ ansible_facts:
 import platform
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.picluster.hpl.plugins.module_utils.node_info import gather, parse_cpuinfo, read_text
+from ansible_collections.picluster.hpl.plugins.module_utils.node_info import gather
 
 
 def lscpu(module):
-    """lscpu's output, asked only when /proc/cpuinfo names no vector features."""
-    cpu = parse_cpuinfo(read_text('/', '/proc/cpuinfo'))
+    """lscpu's output, or None."""
     path = module.get_bin_path('lscpu')
-    if 'flags' in cpu or 'features' in cpu or not path:
+    if not path:
         return None
     rc, out, dummy = module.run_command([path], environ_update={'LC_ALL': 'C'})
     return out if rc == 0 else None
@@ -111,7 +110,7 @@ def main():
         argument_spec=dict(rpeak_gflops_per_core=dict(type='float')),
         supports_check_mode=True,
     )
-    node = gather('/', module.params['rpeak_gflops_per_core'], platform.machine(), lscpu(module))
+    node = gather('/', module.params['rpeak_gflops_per_core'], platform.machine(), lambda: lscpu(module))
     module.exit_json(changed=False, ansible_facts=dict(picluster_hpl_node=node))
 
 

@@ -5,6 +5,7 @@ import os
 import pytest
 
 from ansible_collections.picluster.hpl.plugins.module_utils import node_info
+from conftest import read_fixture
 
 PI4_CPUINFO = ''.join(
     'processor\t: %d\nBogoMIPS\t: 108.00\nCPU implementer\t: 0x41\nCPU part\t: 0xd08\n\n' % i for i in range(4)
@@ -107,3 +108,18 @@ UNLIMITED_V1 = '9223372036854771712\n'
 ])
 def test_cgroup_limit(tmp_path, files, expected):
     assert node_info.cgroup_limit_mb(make_tree(tmp_path, files)) == expected
+
+
+def test_lscpu_is_asked_only_when_cpuinfo_names_no_vector_features(tmp_path):
+    lscpu = read_fixture('cpu', 'epyc-zen5-vm.lscpu')
+    bare = make_tree(tmp_path / 'bare', {'/proc/cpuinfo': 'processor\t: 0\n\nprocessor\t: 1\n'})
+    node = node_info.gather(bare, arch='x86_64', lscpu=lambda: lscpu)
+    # The flags come from lscpu (which names no clock here: no peak, and it says why).
+    assert (node['peak']['vector_bits'], node['peak']['flops_per_cycle']) == (512, 32)
+    assert 'but no clock' in node['peak']['explain']
+
+    def never():
+        raise AssertionError('lscpu was asked although /proc/cpuinfo has the flags')
+
+    full = make_tree(tmp_path / 'full', {'/proc/cpuinfo': read_fixture('cpu', 'epyc-zen5-vm.cpuinfo')})
+    assert node_info.gather(full, arch='x86_64', lscpu=never)['peak']['gflops'] == pytest.approx(83.0758)
