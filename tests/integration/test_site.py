@@ -16,7 +16,7 @@ import time
 import jsonschema
 import pytest
 
-from ansible_collections.picluster.hpl.plugins.module_utils import blas_kernel
+from ansible_collections.picluster.hpl.plugins.module_utils import blas_kernel, results
 from helpers import ROOT, ansible_env, install_built_collection, key_value, run
 
 pytestmark = pytest.mark.slow
@@ -169,6 +169,39 @@ def check_peak_and_kernel(doc, stdout):
         assert kernel['kernel'] == library['corename'] or 'export OPENBLAS_CORETYPE=%s\n' % kernel['kernel'] in script
     # The summary as the console shows it (the debug task folds long lines).
     assert 'kernel %s (%s)' % (kernel['kernel'], kernel['source']) in ' '.join(stdout.split())
+
+
+def module_facts(module, arguments, collections_dir, **environment):
+    """The facts one of the collection's modules returns, run ad hoc on this machine."""
+    result = run(['ansible', 'localhost', '-i', os.path.join(ROOT, 'inventory', 'local.yml'), '-m', module, '-a',
+                  arguments], ansible_env(collections_dir, ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
+                                          ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', **environment))
+    assert result.returncode == 0, result.stdout[-3000:]
+    report, _end = json.JSONDecoder().raw_decode(result.stdout[result.stdout.index('{'):])
+    return report['plays'][0]['tasks'][0]['hosts']['localhost']['ansible_facts']
+
+
+@pytest.mark.skipif(bool(os.environ.get('OPENBLAS_CORETYPE')),
+                    reason='this machine sets OPENBLAS_CORETYPE itself, which is never overridden here')
+def test_a_generic_kernel_the_node_sets_is_honoured_and_named(collections_dir):
+    """OpenBLAS's SSE3 fallback as the node's own setting (any x86-64 runs it): auto leaves
+    it alone, and the result says the DGEMM is slow and why."""
+    if os.uname().machine != 'x86_64':
+        pytest.skip('Prescott is an x86 kernel')
+    library = '/usr/lib/%s/openblas-pthread/libblas.so.3' % MULTIARCH
+    blas = module_facts('picluster.hpl.blas_kernel', 'library=%s kernel=auto dgemm_n=1000' % library,
+                        collections_dir, OPENBLAS_CORETYPE='Prescott')['picluster_hpl_blas']
+    assert (blas['kernel'], blas['source'], blas['library_kernel']) == ('Prescott', 'node environment', 'Prescott')
+    assert blas['probes'] == {} and blas['environment'] == {'OPENBLAS_CORETYPE': 'Prescott'}
+    assert blas['dgemm_correct'] and blas['dgemm_gflops'] > 0
+    node = module_facts('picluster.hpl.node_facts', '', collections_dir)
+    entry = results.node_from_facts('localhost', dict(node, picluster_hpl_blas=blas,
+                                                      ansible_architecture=os.uname().machine))
+    peak = entry['peak']['gflops']
+    print('Prescott: DGEMM %.1f GFLOPS on one core, peak %.1f' % (blas['dgemm_gflops'], peak))
+    if blas['dgemm_gflops'] < 0.5 * peak:  # SSE3 on a CPU with AVX2 or AVX-512
+        (warning,) = results.slow_blas([entry])
+        assert 'with the Prescott kernel (node environment)' in warning and 'remove it and let' in warning
 
 
 def check_blis_kernel(report):
