@@ -194,3 +194,31 @@ def _verdict(probe, library):
     if not probe.get('dgemm_correct'):
         return 'gave a wrong product'
     return 'was not faster (%s GFLOPS against %s)' % (probe.get('dgemm_gflops'), library.get('dgemm_gflops'))
+
+
+# What a kept decision depends on, of the CPU as node_info.parse_cpuinfo describes it.
+CPU_KEYS = ('vendor_id', 'cpu family', 'model', 'model name', 'flags', 'cpu implementer', 'cpu part', 'features')
+
+
+def decision_key(library, stat, cpu, setting):
+    """What a decision of ``auto`` holds for: the library's file (by its real path, size and
+    time), the CPU, and the setting. Measured again only when one of them changes, so that
+    two kernels within the noise of each other do not swap places from run to run."""
+    return {'library': library, 'size': stat.st_size, 'mtime': int(stat.st_mtime), 'setting': setting,
+            'cpu': dict((key, cpu.get(key)) for key in CPU_KEYS)}
+
+
+def recall(record, key, library):
+    """The decision in ``record`` (``{'key', 'decided', 'chosen', 'library_dgemm_gflops',
+    'probes'}``) when it was made for ``key`` and the library, just loaded, still chooses
+    the kernel it chose then; else None."""
+    if not isinstance(record, dict) or record.get('key') != key or not isinstance(record.get('chosen'), dict):
+        return None
+    if record.get('library_kernel') != library.get('corename'):
+        return None
+    return record
+
+
+def kept_reason(record):
+    return '%s (compared on %s and kept until the library or the CPU changes; blas_kernel_remeasure ' \
+        'compares again)' % (record['chosen']['reason'], record['decided'])

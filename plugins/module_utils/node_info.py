@@ -17,7 +17,7 @@ import json
 import os
 import re
 
-from ansible_collections.picluster.hpl.plugins.module_utils.peaks import megahertz, peak_per_core
+from ansible_collections.picluster.hpl.plugins.module_utils.peaks import megahertz, node_peak
 
 MIB = 1024 * 1024
 # cgroup v1 reports "no limit" as a huge page-aligned number.
@@ -79,13 +79,16 @@ LSCPU_KEYS = {'model name': 'model name', 'vendor id': 'vendor_id', 'cpu family'
 def parse_cpuinfo(text, lscpu=None):
     """The CPU as /proc/cpuinfo describes its first processor (keys in lower case), the
     number of processors, and from ``lscpu``'s output what /proc/cpuinfo lacks."""
-    info = {'processors': 0}
+    info = {'processors': 0, 'parts': []}
     for line in (text or '').splitlines():
         key, dummy, value = line.partition(':')
         key, value = key.strip().lower(), value.strip()
         if key == 'processor':
             info['processors'] += 1
-        elif key in CPUINFO_KEYS and key not in info:
+        elif key == 'cpu part':
+            # Each processor's: big.LITTLE boards (RK3588: Cortex-A55 and A76) mix them.
+            info['parts'].append(value)
+        if key in CPUINFO_KEYS and key not in info:
             info[key] = value
     for line in (lscpu or '').splitlines():
         key, dummy, value = line.partition(':')
@@ -96,6 +99,30 @@ def parse_cpuinfo(text, lscpu=None):
         mhz = megahertz(info['cpufreq_max_mhz'])
         info['cpufreq_max_mhz'] = int(mhz) if mhz else None
     return info
+
+
+def each_processor(root, cpu):
+    """What differs between the processors of a hybrid CPU, one entry each: the Arm core
+    (``cpu part``), cpufreq's maximum clock, and Intel's E-cores (``core_type`` atom)."""
+    atoms = cpu_list(read_text(root, '/sys/devices/cpu_atom/cpus'))
+    each, mhz = [], None
+    for index in range(cpu['processors']):
+        max_khz = (read_text(root, '/sys/devices/system/cpu/cpu%d/cpufreq/cpuinfo_max_freq' % index) or '').strip()
+        # A processor cpufreq says nothing of runs at the clock of the one before it.
+        mhz = int(max_khz) // 1000 if max_khz.isdigit() and int(max_khz) else mhz
+        each.append({'cpu part': cpu['parts'][index] if index < len(cpu['parts']) else cpu.get('cpu part'),
+                     'cpufreq_max_mhz': mhz, 'core_type': 'atom' if index in atoms else None})
+    return each
+
+
+def cpu_list(text):
+    """The processor numbers of a list such as ``0-3,8``."""
+    numbers = set()
+    for part in (text or '').strip().split(','):
+        first, dummy, last = part.partition('-')
+        if first.strip().isdigit() and (not last or last.strip().isdigit()):
+            numbers.update(range(int(first), int(last or first) + 1))
+    return numbers
 
 
 def root_mount(mounts):
@@ -137,9 +164,9 @@ def gather(root='/', rpeak_override=None, arch=None, lscpu=None):
     board = (read_text(root, '/proc/device-tree/model') or '').rstrip('\x00\n ')
     model = board or (read_text(root, '/sys/class/dmi/id/product_name') or '').strip() \
         or cpu.get('model name') or cpu.get('model') or cpu.get('hardware') or ''
-    max_khz = (read_text(root, '/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq') or '').strip()
-    if max_khz.isdigit() and int(max_khz):
-        cpu['cpufreq_max_mhz'] = int(max_khz) // 1000
+    cpu['each'] = each_processor(root, cpu)
+    if cpu['each'] and cpu['each'][0].get('cpufreq_max_mhz'):
+        cpu['cpufreq_max_mhz'] = cpu['each'][0]['cpufreq_max_mhz']
     cpu_max_mhz = cpu.get('cpufreq_max_mhz')
     total = memtotal_mb(read_text(root, '/proc/meminfo'))
     limit = cgroup_limit_mb(root)
@@ -163,7 +190,7 @@ def gather(root='/', rpeak_override=None, arch=None, lscpu=None):
         'root_fstype': fstype,
         'boot_medium': boot_medium(source, fstype, mmc_type, in_container),
         'serial': serial[-8:] if serial else None,
-        'peak': peak_per_core(cpu, arch, board or model, rpeak_override),
+        'peak': node_peak(cpu, arch, board or model, rpeak_override),
         'image': image,
         'overclocks': (image or {}).get('overclocks') or {},
     }

@@ -87,6 +87,31 @@ def peak_per_core(cpu, arch=None, board='', override_gflops=None):
     return _done(_peak('cpu', **units), ghz, ghz_from, units['core'])
 
 
+def node_peak(cpu, arch=None, board='', override_gflops=None):
+    """``peak_per_core`` of the node's fastest core; on a node whose cores differ (``cpu['each']``
+    from ``node_info.each_processor``: an RK3588's Cortex-A76 and A55, an Alder Lake's P- and
+    E-cores, clusters with their own clocks), with ``core_types``: each kind's peak and how
+    many cores it has, fastest first, for ``cluster_rpeak`` to count the ranks' cores."""
+    kinds = {}
+    for each in (cpu or {}).get('each') or []:
+        kind = (each.get('cpu part'), each.get('cpufreq_max_mhz'), each.get('core_type'))
+        kinds[kind] = kinds.get(kind, 0) + 1
+    if len(kinds) < 2 or override_gflops is not None:
+        return peak_per_core(cpu, arch, board, override_gflops)
+    types = []
+    for (part, mhz, core_type), cores in kinds.items():
+        variant = dict(cpu, **{'cpu part': part, 'cpufreq_max_mhz': mhz, 'core_type': core_type})
+        types.append(dict(peak_per_core(variant, arch, board), cores=cores))
+    types.sort(key=lambda peak: -(peak['gflops'] or 0))
+    if any(peak['gflops'] is None for peak in types):
+        return next(peak for peak in types if peak['gflops'] is None)
+    fastest = dict(types[0], core_types=[dict((key, peak[key]) for key in ('cores', 'core', 'ghz', 'flops_per_cycle',
+                                                                            'gflops')) for peak in types])
+    fastest['explain'] = '%d kinds of core, counted fastest first for the ranks: %s' % (
+        len(types), '; '.join('%d x %s' % (peak['cores'], peak['explain']) for peak in types))
+    return fastest
+
+
 def _peak(source, **values):
     peak = dict.fromkeys(('gflops', 'core', 'ghz', 'ghz_from', 'flops_per_cycle', 'vector_bits', 'fma',
                           'fma_units', 'fma_units_known', 'explain'))
@@ -154,6 +179,9 @@ def _x86_units(cpu):
     for known_vendor, known_family, models, name, known_flops in X86_CORES:
         if (vendor, family) == (known_vendor, known_family) and model in models:
             core, flops = '%s, %s' % (name, core), known_flops
+    if vendor == 'GenuineIntel' and cpu.get('core_type') == 'atom':
+        # A hybrid's E-core (Gracemont and later): AVX2 on two 128-bit FMA pipes.
+        core, flops = 'E-core (Gracemont and later), %s' % core, 8
     if (vendor, family, model) == ('GenuineIntel', 6, 85):
         flops = 16 if SKYLAKE_SP_ONE_UNIT.search(cpu.get('model name', '')) else 32
         core = 'Skylake-SP to Cooper Lake, %s' % core
@@ -214,7 +242,7 @@ def at_least(peak, dgemm_gflops):
     faster than its peak, so it runs at least DGEMM / FLOP per cycle (a VM's cpu MHz is the
     host's nominal clock, and boost runs above it). Overrides and board tables stay."""
     if not peak or peak.get('source') != 'cpu' or not peak.get('gflops') or not dgemm_gflops \
-            or dgemm_gflops <= peak['gflops']:
+            or dgemm_gflops <= peak['gflops'] or peak.get('core_types'):
         return peak
     ghz = float(dgemm_gflops) / peak['flops_per_cycle']
     raised = dict(peak, ghz=round(ghz, 4), gflops=round(float(dgemm_gflops), 4),
@@ -227,15 +255,20 @@ def at_least(peak, dgemm_gflops):
 def cluster_rpeak(nodes):
     """Sum of ``ranks x peak per core`` over nodes; None if any node's peak is unknown.
 
-    Each node is ``{'name', 'ranks', 'peak': peak_per_core(...)}``: HPL uses one core per rank,
-    so cores left without a rank do not count towards the peak the run could reach.
+    Each node is ``{'name', 'ranks', 'peak': node_peak(...)}``: HPL uses one core per rank,
+    so cores left without a rank do not count towards the peak the run could reach; on a
+    node with cores of several kinds, the ranks count the fastest first.
     """
     total = 0.0
     for node in nodes:
-        gflops = (node.get('peak') or {}).get('gflops')
-        if gflops is None:
+        peak = node.get('peak') or {}
+        if peak.get('gflops') is None:
             return None
-        total += gflops * node['ranks']
+        ranks, cores = node['ranks'], peak.get('core_types') or [{'cores': node['ranks'], 'gflops': peak['gflops']}]
+        for kind in cores:
+            total += kind['gflops'] * min(ranks, kind['cores'])
+            ranks -= min(ranks, kind['cores'])
+        total += peak['gflops'] * ranks  # ranks beyond the cores listed, as on a node of one kind
     return round(total, 4)
 
 

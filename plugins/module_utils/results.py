@@ -58,7 +58,7 @@ def _blas_kernel(fact):
     """What the node entry keeps of the picluster_hpl_blas fact (picluster.hpl.blas_kernel)."""
     if not fact:
         return None
-    keep = ('name', 'kernel', 'source', 'library_kernel', 'reason', 'dgemm_gflops', 'emulated')
+    keep = ('name', 'kernel', 'source', 'library_kernel', 'reason', 'dgemm_gflops', 'emulated', 'decided')
     return dict((key, fact.get(key)) for key in keep)
 
 
@@ -134,7 +134,8 @@ def _rpeak(run, entries):
     if not entries:
         return None, None
     rpeak = peaks.cluster_rpeak([{'name': e['name'], 'ranks': e.get('ranks') or 0,
-                                  'peak': {'gflops': e.get('peak_gflops_per_core')}} for e in entries])
+                                  'peak': dict(e.get('peak') or {}, gflops=e.get('peak_gflops_per_core'))}
+                                 for e in entries])
     return rpeak, 'nodes' if rpeak else None
 
 

@@ -23,17 +23,20 @@ description:
     right product and that is faster (OpenBLAS through C(OPENBLAS_CORETYPE), BLIS through
     C(BLIS_ARCH_TYPE)). The library's variable already set on the node (its environment,
     or C(/etc/environment)) is honoured and recorded, never overridden.
+  - What O(kernel=auto) found is kept in O(cache), when given, and is not compared again
+    until the library's file or the CPU changes (or O(remeasure)): each run then checks the
+    kept kernel's product and measures its DGEMM only.
   - Under an emulator (an arm64 container on an x86 host) nothing is measured.
-  - Sets the C(picluster_hpl_blas) fact; changes nothing.
+  - Sets the C(picluster_hpl_blas) fact; changes nothing but O(cache).
 author:
   - picluster.hpl developers (@picluster-hpl)
 attributes:
   check_mode:
     support: full
-    description: Reads and measures only, so check mode gives the real answer.
+    description: Measures as it would, so check mode gives the real answer; writes no O(cache).
   diff_mode:
     support: none
-    description: Nothing changes, so there is no diff.
+    description: Only O(cache) changes, and it shows no diff.
   facts:
     support: full
     description: Returns the C(picluster_hpl_blas) fact.
@@ -61,12 +64,26 @@ options:
     description: Order of the square matrices DGEMM is timed on; 0 measures nothing.
     type: int
     default: 1000
+  cache:
+    description:
+      - A JSON file where what O(kernel=auto) found is kept, per library, with what it holds
+        for (the library's file, the CPU). Without it, every run compares the kernels.
+    type: path
+  remeasure:
+    description: Compare the kernels again even when O(cache) keeps an answer, and keep the new one.
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
 - name: Check which kernel OpenBLAS runs, and fix a generic fallback
   picluster.hpl.blas_kernel:
     library: /usr/lib/{{ ansible_facts.architecture }}-linux-gnu/openblas-pthread/libblas.so.3
+
+- name: The same, comparing the kernels once and keeping the answer until the library changes
+  picluster.hpl.blas_kernel:
+    library: /usr/lib/{{ ansible_facts.architecture }}-linux-gnu/openblas-pthread/libblas.so.3
+    cache: /var/lib/picluster-hpl/blas-kernel.json
 
 - name: Leave the library's own choice, but record it
   picluster.hpl.blas_kernel:
@@ -98,12 +115,15 @@ ansible_facts:
         dgemm_gflops: 118.2
         emulated: false
         probes: {Cooperlake: {corename: Cooperlake, offered: true, dgemm_correct: true, dgemm_gflops: 118.2}}
+        decided: "2026-12-04"
 '''
 
 import json
 import os
 import platform
 import sys
+import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.picluster.hpl.plugins.module_utils import blas_kernel, node_info, peaks
@@ -172,12 +192,82 @@ def try_kernels(module, params, library, cpu, setting):
     return probes
 
 
+def decide(module, params, cpu, variable, own, setting):
+    """A decision made now: (chosen, the library's own probe, the probes of the others)."""
+    # As the ranks will run it: with the node's own setting, if it makes one.
+    library = probe(module, params['library'], max(params['dgemm_n'], 0), variable if own else None, None, own)
+    if 'failed' in library:
+        module.fail_json(msg='blas_kernel: %s failed to load or run: %s' % (params['library'], library['failed']))
+    if own and variable == 'BLIS_ARCH_TYPE' and not library.get('corename'):
+        # BLIS forced by the node's own number: its name, from the list BLIS gives unforced.
+        arches = probe(module, params['library'], 0, variable).get('arches') or []
+        library['corename'] = arches[int(own)] if own.isdigit() and int(own) < len(arches) else 'BLIS_ARCH_TYPE=%s' % own
+    probes = try_kernels(module, params, library, cpu, setting) if setting != 'library' and not own else {}
+    return blas_kernel.choose(setting, own, library, probes, variable), library, probes
+
+
+def read_kept(path, library):
+    """What the cache at ``path`` keeps for ``library``, or None."""
+    try:
+        with open(path) as handle:
+            return json.load(handle).get(library)
+    except (IOError, OSError, ValueError, AttributeError):
+        return None
+
+
+def kept(module, params, key, variable):
+    """The decision the cache keeps for ``key``, its kernel measured now: (chosen, library,
+    probes, record), or None when there is none, or the library or kernel no longer agree."""
+    library = probe(module, params['library'], 0, variable)
+    record = blas_kernel.recall(read_kept(params['cache'], params['library']), key, library)
+    if record is None:
+        return None
+    chosen = dict(record['chosen'], reason=blas_kernel.kept_reason(record))
+    value = chosen['environment'].get(variable)
+    now = probe(module, params['library'], params['dgemm_n'], variable, chosen['kernel'] if value else None, value)
+    if 'failed' in now or not now.get('dgemm_correct') or (value and not now.get('offered')):
+        return None
+    library.update(dgemm_gflops=record.get('library_dgemm_gflops'))
+    probes = dict(record.get('probes') or {})
+    if value:
+        probes[chosen['kernel']] = now
+    else:
+        library.update(dgemm_gflops=now.get('dgemm_gflops'))
+    return chosen, library, probes, record
+
+
+def keep(module, params, key, chosen, library, probes):
+    """Write the decision to the cache; whether that changed it."""
+    record = {'key': key, 'decided': time.strftime('%Y-%m-%d'), 'chosen': chosen,
+              'library_kernel': library.get('corename'), 'library_dgemm_gflops': library.get('dgemm_gflops'),
+              'probes': probes}
+    try:
+        with open(params['cache']) as handle:
+            everything = json.load(handle)
+    except (IOError, OSError, ValueError):
+        everything = {}
+    everything = everything if isinstance(everything, dict) else {}
+    everything[params['library']] = record
+    if not module.check_mode:
+        directory = os.path.dirname(params['cache'])
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        handle, temporary = tempfile.mkstemp(dir=directory)
+        with os.fdopen(handle, 'w') as output:
+            json.dump(everything, output, indent=1, sort_keys=True)
+        os.chmod(temporary, 0o644)
+        module.atomic_move(temporary, params['cache'])
+    return record
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(library=dict(type='path', required=True),
                            name=dict(type='str', choices=['openblas', 'blis', 'atlas'], default='openblas'),
                            kernel=dict(type='str', default='auto'),
-                           dgemm_n=dict(type='int', default=1000)),
+                           dgemm_n=dict(type='int', default=1000),
+                           cache=dict(type='path'),
+                           remeasure=dict(type='bool', default=False)),
         supports_check_mode=True,
     )
     params = module.params
@@ -189,27 +279,29 @@ def main():
         params['dgemm_n'] = 0
     variable = blas_kernel.VARIABLE.get(params['name'])
     own = node_setting(variable) if variable else None
-    # As the ranks will run it: with the node's own setting, if it makes one.
-    library = probe(module, params['library'], max(params['dgemm_n'], 0), variable if own else None, None, own)
-    if 'failed' in library:
-        module.fail_json(msg='blas_kernel: %s failed to load or run: %s' % (params['library'], library['failed']))
-    if own and variable == 'BLIS_ARCH_TYPE' and not library.get('corename'):
-        # BLIS forced by the node's own number: its name, from the list BLIS gives unforced.
-        arches = probe(module, params['library'], 0, variable).get('arches') or []
-        library['corename'] = arches[int(own)] if own.isdigit() and int(own) < len(arches) else 'BLIS_ARCH_TYPE=%s' % own
     setting = params['kernel'] if variable and not emulated else 'library'
-    probes = try_kernels(module, params, library, cpu, setting) if setting != 'library' and not own else {}
-    chosen = blas_kernel.choose(setting, own, library, probes, variable)
+    # Only auto compares kernels: what it found is kept, so each run does not toss a coin
+    # between two kernels within the noise of each other.
+    cached = setting == 'auto' and not own and params['cache'] and params['dgemm_n'] > 0
+    key = blas_kernel.decision_key(params['library'], os.stat(os.path.realpath(params['library'])), cpu, setting)
+    found = kept(module, params, key, variable) if cached and not params['remeasure'] else None
+    changed = False
+    if found:
+        chosen, library, probes, record = found
+    else:
+        chosen, library, probes = decide(module, params, cpu, variable, own, setting)
+        record = keep(module, params, key, chosen, library, probes) if cached else None
+        changed = bool(record)
     if params['name'] == 'atlas':
         chosen.update(kernel='generic', reason="ATLAS names no kernel: Debian's libatlas3-base is its generic build")
     measured = probes.get(chosen['kernel'], library) if chosen['source'] in ('auto', 'forced') else library
     fact = dict(chosen, name=params['name'], library_kernel=library.get('corename'), config=library.get('config'),
                 library_dgemm_gflops=library.get('dgemm_gflops'),
                 dgemm_correct=measured.get('dgemm_correct'), dgemm_gflops=measured.get('dgemm_gflops'),
-                emulated=bool(emulated), probes=probes)
+                emulated=bool(emulated), probes=probes, decided=(record or {}).get('decided'))
     if emulated:
         fact['reason'] = '%s; emulated: nothing measured' % chosen['reason']
-    module.exit_json(changed=False, ansible_facts=dict(picluster_hpl_blas=fact))
+    module.exit_json(changed=changed, ansible_facts=dict(picluster_hpl_blas=fact))
 
 
 if __name__ == '__main__':

@@ -137,6 +137,7 @@ def test_a_near_miss_is_named_with_the_real_option_once(tmp_path, collections_di
     (['-e', 'benchmark_max_seconds=-5'], 'benchmark_max_seconds must be a positive number of seconds, or null (got -5.0)'),
     (['-e', 'benchmark_rpeak_gflops_per_core=-1'], 'benchmark_rpeak_gflops_per_core must be a positive number'),
     (['-e', '{"benchmark_mpirun_args": null}'], 'benchmark_mpirun_args must be a list'),
+    (['-e', 'blas_openblas_coretype=Skylake-X'], 'blas_openblas_coretype must be auto, library or an OpenBLAS kernel'),
 ])
 def test_site_refuses_a_bad_option_of_any_role_before_anything_changes(tmp_path, collections_dir, args, message):
     """The benchmark runs last, but its options are checked first, with every other role's."""
@@ -155,5 +156,6 @@ def test_site_refuses_a_bad_option_of_any_role_before_anything_changes(tmp_path,
         'Gathering Facts', 'Check the options of every role before anything changes',
         'Read the options, typed as meta/argument_specs.yml declares them',
         'Check the source settings', 'Check the benchmark user', 'Check the memory fraction',
-        'Check the time budget', 'Check the HPL.dat lists', 'Check the peak and the mpirun arguments'}
+        'Check the time budget', 'Check the HPL.dat lists', 'Check the peak and the mpirun arguments',
+        'Check the kernel names'}
     assert [play['play']['name'] for play in report['plays']] == ['Prepare the nodes']

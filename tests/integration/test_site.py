@@ -176,14 +176,18 @@ def check_peak_and_kernel(doc, stdout):
     assert 'kernel %s (%s)' % (kernel['kernel'], kernel['source']) in ' '.join(stdout.split())
 
 
-def module_facts(module, arguments, collections_dir, **environment):
-    """The facts one of the collection's modules returns, run ad hoc on this machine."""
+def module_run(module, arguments, collections_dir, **environment):
+    """What one of the collection's modules returns, run ad hoc on this machine."""
     result = run(['ansible', 'localhost', '-i', os.path.join(ROOT, 'inventory', 'local.yml'), '-m', module, '-a',
                   arguments], ansible_env(collections_dir, ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
                                           ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', **environment))
     assert result.returncode == 0, result.stdout[-3000:]
     ((_play, _task, outcome),) = task_results(json_report(result.stdout))
-    return outcome['ansible_facts']
+    return outcome
+
+
+def module_facts(module, arguments, collections_dir, **environment):
+    return module_run(module, arguments, collections_dir, **environment)['ansible_facts']
 
 
 @pytest.mark.skipif(bool(os.environ.get('OPENBLAS_CORETYPE')),
@@ -210,6 +214,28 @@ def test_a_generic_kernel_the_node_sets_is_honoured_and_named(collections_dir):
         assert 'with the Prescott kernel (node environment)' in warning and 'remove it and let' in warning
 
 
+@pytest.mark.skipif(bool(os.environ.get('OPENBLAS_CORETYPE')),
+                    reason='this machine sets OPENBLAS_CORETYPE itself: auto compares nothing')
+def test_auto_compares_once_and_keeps_the_answer_until_asked(tmp_path, collections_dir):
+    """The second run keeps the first run's kernel (two kernels within the noise of each
+    other once swapped places and rewrote the ranks' launcher), and still checks it."""
+    library = '/usr/lib/%s/openblas-pthread/libblas.so.3' % MULTIARCH
+    arguments = 'library=%s dgemm_n=600 cache=%s' % (library, tmp_path / 'kept.json')
+    first = module_run('picluster.hpl.blas_kernel', arguments, collections_dir)
+    kept = module_run('picluster.hpl.blas_kernel', arguments, collections_dir)
+    again = module_run('picluster.hpl.blas_kernel', arguments + ' remeasure=true', collections_dir)
+    (first, kept, again) = [dict(outcome['ansible_facts']['picluster_hpl_blas'], changed=outcome['changed'])
+                            for outcome in (first, kept, again)]
+    assert first['changed'] and first['source'] in ('auto', 'library') and first['decided']
+    assert not kept['changed'] and 'compared on %s and kept' % first['decided'] in kept['reason']
+    for key in ('kernel', 'source', 'environment', 'library_kernel', 'library_dgemm_gflops'):
+        assert kept[key] == first[key], key
+    assert kept['dgemm_correct'] and kept['dgemm_gflops'] > 0
+    assert again['changed'] and 'kept' not in again['reason']
+    with open(str(tmp_path / 'kept.json')) as handle:
+        assert json.load(handle)[library]['key']['library'] == library
+
+
 def check_blis_kernel(report):
     """BLIS's configuration, as BLIS itself reports it here; a better one only if measured
     faster. BLIS_ARCH_TYPE, if this machine sets it, is honoured."""
@@ -227,6 +253,23 @@ def check_blis_kernel(report):
         assert blis['environment'] == {'BLIS_ARCH_TYPE': str(library['arches'].index(blis['kernel']))}
     else:
         assert blis['source'] == 'library' and blis['environment'] == {} and blis['kernel'] == library['corename']
+
+
+def check_blis_forced(collections_dir):
+    """A BLIS configuration forced by name runs as its number, and computes the right
+    product; a name BLIS does not have is refused, naming those the CPU allows."""
+    library = '/usr/lib/%s/blis-pthread/libblas.so.3' % MULTIARCH
+    arches = library_probe(library)['arches']
+    forced = 'haswell' if os.uname().machine == 'x86_64' else 'cortexa57'
+    blis = module_facts('picluster.hpl.blas_kernel', 'library=%s name=blis kernel=%s dgemm_n=400' % (library, forced),
+                        collections_dir)['picluster_hpl_blas']
+    assert (blis['kernel'], blis['source']) == (forced, 'forced')
+    assert blis['environment'] == {'BLIS_ARCH_TYPE': str(arches.index(forced))}
+    assert blis['dgemm_correct'] and blis['dgemm_gflops'] > 0
+    refused = run(['ansible', 'localhost', '-i', os.path.join(ROOT, 'inventory', 'local.yml'), '-m',
+                   'picluster.hpl.blas_kernel', '-a', 'library=%s name=blis kernel=bogus' % library],
+                  ansible_env(collections_dir))
+    assert refused.returncode != 0 and 'blis has no kernel bogus' in refused.stdout
 
 
 def test_second_run_changes_nothing_in_the_install_roles(tmp_path, collections_dir):
@@ -319,6 +362,7 @@ def test_source_build_happens_again_only_when_something_changed(tmp_path, collec
     assert install(blas_library='blis') == 'changed'
     assert '/usr/lib/%s/blis-pthread/libblas.so.3' % MULTIARCH in xhpl_libraries(hpl_mirror)
     check_blis_kernel(reports[-1])
+    check_blis_forced(collections_dir)
     assert install() == 'changed'  # back to OpenBLAS and the default flags
     assert 'openblas-pthread/libblas.so.3' in xhpl_libraries(hpl_mirror)
 

@@ -90,3 +90,24 @@ def test_blis_is_chosen_by_its_configurations_number():
     assert (chosen['kernel'], chosen['environment']) == ('skx', {'BLIS_ARCH_TYPE': '0'})
     own = blas_kernel.choose('auto', '3', library, {}, 'BLIS_ARCH_TYPE')
     assert own['source'] == 'node environment' and own['environment'] == {'BLIS_ARCH_TYPE': '3'}
+
+
+def test_a_decision_is_kept_only_for_the_same_library_file_cpu_and_setting():
+    stat = os.stat_result((0o644, 0, 0, 1, 0, 0, 4096, 0, 1700000000.5, 0))
+    key = blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, dict(ZEN5, processors=2), 'auto')
+    chosen = blas_kernel.choose('auto', None, LIBRARY, {'Cooperlake': probe('Cooperlake', 118.0)})
+    record = json.loads(json.dumps({'key': key, 'decided': '2026-12-04', 'chosen': chosen,
+                                    'library_kernel': 'Prescott', 'probes': {}}))
+    assert blas_kernel.recall(record, key, LIBRARY) == record
+    assert 'compared on 2026-12-04 and kept' in blas_kernel.kept_reason(record)
+    # The library chooses another kernel than it did: it changed, so compare again.
+    assert blas_kernel.recall(record, key, dict(LIBRARY, corename='SkylakeX')) is None
+    upgraded = os.stat_result((0o644, 0, 0, 1, 0, 0, 4100, 0, 1700000000, 0))
+    for other in (blas_kernel.decision_key('/usr/lib/libblas.so.3', upgraded, ZEN5, 'auto'),
+                  blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, HASWELL, 'auto'),
+                  blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, ZEN5, 'library')):
+        assert blas_kernel.recall(record, other, LIBRARY) is None
+    # The number of processors is not the CPU: a VM given another core keeps the answer.
+    assert blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, dict(ZEN5, processors=4), 'auto') == key
+    for broken in (None, [], {'key': key}, {'key': key, 'chosen': 'Cooperlake'}):
+        assert blas_kernel.recall(broken, key, LIBRARY) is None

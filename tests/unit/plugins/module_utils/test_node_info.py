@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ansible_collections.picluster.hpl.plugins.module_utils import node_info
+from ansible_collections.picluster.hpl.plugins.module_utils import node_info, peaks
 from conftest import read_fixture
 
 PI4_CPUINFO = ''.join(
@@ -123,3 +123,57 @@ def test_lscpu_is_asked_only_when_cpuinfo_names_no_vector_features(tmp_path):
 
     full = make_tree(tmp_path / 'full', {'/proc/cpuinfo': read_fixture('cpu', 'epyc-zen5-vm.cpuinfo')})
     assert node_info.gather(full, arch='x86_64', lscpu=never)['peak']['gflops'] == pytest.approx(83.0758)
+
+
+def rk3588(root):
+    """An RK3588 board: four Cortex-A55 at 1.8 GHz, then two pairs of Cortex-A76 at 2.4 GHz."""
+    parts = ['0xd05'] * 4 + ['0xd0b'] * 4
+    files = {
+        '/proc/cpuinfo': ''.join('processor\t: %d\nFeatures\t: fp asimd evtstrm aes\nCPU implementer\t: 0x41\n'
+                                 'CPU part\t: %s\n\n' % (i, part) for i, part in enumerate(parts)),
+        '/proc/device-tree/model': 'Orange Pi 5\x00',
+        '/proc/meminfo': 'MemTotal:        16000000 kB\n',
+        '/proc/mounts': '/dev/mmcblk1p2 / ext4 rw 0 0\n',
+    }
+    for index in range(8):
+        files['/sys/devices/system/cpu/cpu%d/cpufreq/cpuinfo_max_freq' % index] = '1800000\n' if index < 4 else '2400000\n'
+    return make_tree(root, files)
+
+
+def test_a_big_little_node_counts_its_fastest_cores_first(tmp_path):
+    peak = node_info.gather(rk3588(tmp_path), arch='aarch64')['peak']
+    # The fastest core is the node's per-core figure: 8 FLOP/cycle x 2.4 GHz.
+    assert (peak['core'], peak['gflops']) == ('Cortex-A76', 19.2)
+    assert [(kind['cores'], kind['core'], kind['gflops']) for kind in peak['core_types']] == [
+        (4, 'Cortex-A76', 19.2), (4, 'Cortex-A55', 7.2)]
+    assert '4 x Cortex-A55' in peak['explain']
+    # Four ranks run on the A76s; eight on all of them.
+    assert peaks.cluster_rpeak([{'name': 'opi5', 'ranks': 4, 'peak': peak}]) == 76.8
+    assert peaks.cluster_rpeak([{'name': 'opi5', 'ranks': 8, 'peak': peak}]) == pytest.approx(105.6)
+
+
+def test_intel_e_cores_count_half_a_p_core_a_cycle(tmp_path):
+    flags = 'fpu sse2 pni ssse3 sse4_2 avx avx2 fma'
+    cpuinfo = ''.join('processor\t: %d\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 154\n'
+                      'model name\t: 12th Gen Intel(R) Core(TM) i7-1260P\nflags\t\t: %s\n\n' % (i, flags)
+                      for i in range(16))
+    files = {'/proc/cpuinfo': cpuinfo, '/sys/devices/cpu_atom/cpus': '8-15\n', '/proc/meminfo': 'MemTotal: 1 kB\n'}
+    for index in range(16):
+        files['/sys/devices/system/cpu/cpu%d/cpufreq/cpuinfo_max_freq' % index] = \
+            '4700000\n' if index < 8 else '3400000\n'
+    peak = node_info.gather(make_tree(tmp_path, files), arch='x86_64')['peak']
+    assert [(kind['cores'], kind['flops_per_cycle'], kind['gflops']) for kind in peak['core_types']] == [
+        (8, 16, 75.2), (8, 8, 27.2)]
+    assert peak['core_types'][1]['core'].startswith('E-core')
+    assert peaks.cluster_rpeak([{'name': 'nuc', 'ranks': 16, 'peak': peak}]) == pytest.approx(8 * 75.2 + 8 * 27.2)
+
+
+def test_cpu_lists():
+    assert node_info.cpu_list('0-3,8\n') == {0, 1, 2, 3, 8}
+    assert node_info.cpu_list('') == set() and node_info.cpu_list('x-y') == set()
+
+
+def test_cores_of_one_kind_have_no_kinds(tmp_path):
+    # Only cpu0 names a clock here: the others share it (cpufreq's one policy for all four).
+    peak = node_info.gather(pi4(tmp_path, '/dev/mmcblk0p2 / ext4 rw 0 0\n'))['peak']
+    assert 'core_types' not in peak and peak['gflops'] == 7.2
