@@ -19,11 +19,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# Run as ``python3 -c PROBE <library> <n>``: prints a JSON object with the kernel
-# (OpenBLAS's core name or BLIS's configuration), whether a small DGEMM gave the right
-# product and, for n > 0, the best of a few n x n DGEMMs in GFLOPS on one thread.
+# Run as ``python3 -c PROBE <library> <n> [<processor>]``: prints a JSON object with the
+# kernel (OpenBLAS's core name or BLIS's configuration), whether a small DGEMM gave the
+# right product and, for n > 0, the best of a few n x n DGEMMs in GFLOPS on one thread (on
+# that processor, if given: a hybrid CPU's fastest).
 PROBE = r'''
 import ctypes, glob, json, os, random, sys, time
+if len(sys.argv) > 3:
+    os.sched_setaffinity(0, {int(sys.argv[3])})
 lib = ctypes.CDLL(sys.argv[1])
 n = int(sys.argv[2])
 found = {}
@@ -196,25 +199,35 @@ def _verdict(probe, library):
     return 'was not faster (%s GFLOPS against %s)' % (probe.get('dgemm_gflops'), library.get('dgemm_gflops'))
 
 
-# What a kept decision depends on, of the CPU as node_info.parse_cpuinfo describes it.
-CPU_KEYS = ('vendor_id', 'cpu family', 'model', 'model name', 'flags', 'cpu implementer', 'cpu part', 'features')
+# What a kept decision depends on, of the CPU as node_info.parse_cpuinfo describes it: its
+# model, not its whole flags line (a kernel or microcode update changes that), and below the
+# kernels its flags allow.
+CPU_KEYS = ('vendor_id', 'cpu family', 'model', 'model name', 'cpu implementer', 'cpu part')
 
 
-def decision_key(library, stat, cpu, setting):
-    """What a decision of ``auto`` holds for: the library's file (by its real path, size and
-    time), the CPU, and the setting. Measured again only when one of them changes, so that
+def decision_key(library, stat, cpu, name, setting):
+    """What a decision of ``auto`` holds for: the library's file (``stat`` of its real file:
+    an upgrade changes its size or time), the CPU (its model, and ``name``'s kernels its
+    flags allow), and the setting. Compared again only when one of them changes, so that
     two kernels within the noise of each other do not swap places from run to run."""
+    described = dict((key, cpu.get(key)) for key in CPU_KEYS)
+    described['kernels'] = candidates(cpu, name)
     return {'library': library, 'size': stat.st_size, 'mtime': int(stat.st_mtime), 'setting': setting,
-            'cpu': dict((key, cpu.get(key)) for key in CPU_KEYS)}
+            'cpu': described}
 
 
 def recall(record, key, library):
-    """The decision in ``record`` (``{'key', 'decided', 'chosen', 'library_dgemm_gflops',
-    'probes'}``) when it was made for ``key`` and the library, just loaded, still chooses
-    the kernel it chose then; else None."""
-    if not isinstance(record, dict) or record.get('key') != key or not isinstance(record.get('chosen'), dict):
+    """The decision in ``record`` (``{'key', 'decided', 'chosen', 'library_kernel',
+    'library_dgemm_gflops', 'probes'}``) when it was made for ``key`` and the library, just
+    loaded, still chooses the kernel it chose then; else None (also for a record that is not
+    whole: it is compared again and written anew)."""
+    if not isinstance(record, dict) or record.get('key') != key or not isinstance(record.get('decided'), str):
         return None
-    if record.get('library_kernel') != library.get('corename'):
+    chosen = record.get('chosen')
+    if not isinstance(chosen, dict) or not isinstance(chosen.get('environment'), dict) \
+            or not all(isinstance(chosen.get(field), str) for field in ('kernel', 'source', 'reason')):
+        return None
+    if record.get('library_kernel') != library.get('corename') or not isinstance(record.get('probes', {}), dict):
         return None
     return record
 

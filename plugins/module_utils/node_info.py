@@ -79,12 +79,13 @@ LSCPU_KEYS = {'model name': 'model name', 'vendor id': 'vendor_id', 'cpu family'
 def parse_cpuinfo(text, lscpu=None):
     """The CPU as /proc/cpuinfo describes its first processor (keys in lower case), the
     number of processors, and from ``lscpu``'s output what /proc/cpuinfo lacks."""
-    info = {'processors': 0, 'parts': []}
+    info = {'processors': 0, 'numbers': [], 'parts': []}
     for line in (text or '').splitlines():
         key, dummy, value = line.partition(':')
         key, value = key.strip().lower(), value.strip()
         if key == 'processor':
             info['processors'] += 1
+            info['numbers'].append(int(value) if value.isdigit() else info['processors'] - 1)
         elif key == 'cpu part':
             # Each processor's: big.LITTLE boards (RK3588: Cortex-A55 and A76) mix them.
             info['parts'].append(value)
@@ -102,17 +103,27 @@ def parse_cpuinfo(text, lscpu=None):
 
 
 def each_processor(root, cpu):
-    """What differs between the processors of a hybrid CPU, one entry each: the Arm core
-    (``cpu part``), cpufreq's maximum clock, and Intel's E-cores (``core_type`` atom)."""
+    """What differs between the processors of a hybrid CPU, one entry each (by the numbers
+    /proc/cpuinfo gives them): the Arm core (``cpu part``), cpufreq's maximum clock, and
+    Intel's E-cores (``core_type`` atom)."""
     atoms = cpu_list(read_text(root, '/sys/devices/cpu_atom/cpus'))
-    each, mhz = [], None
-    for index in range(cpu['processors']):
-        max_khz = (read_text(root, '/sys/devices/system/cpu/cpu%d/cpufreq/cpuinfo_max_freq' % index) or '').strip()
-        # A processor cpufreq says nothing of runs at the clock of the one before it.
-        mhz = int(max_khz) // 1000 if max_khz.isdigit() and int(max_khz) else mhz
-        each.append({'cpu part': cpu['parts'][index] if index < len(cpu['parts']) else cpu.get('cpu part'),
-                     'cpufreq_max_mhz': mhz, 'core_type': 'atom' if index in atoms else None})
+    parts = cpu.get('parts') or []
+    each = []
+    for index, number in enumerate(cpu.get('numbers') or [0]):
+        max_khz = (read_text(root, '/sys/devices/system/cpu/cpu%d/cpufreq/cpuinfo_max_freq' % number) or '').strip()
+        each.append({'processor': number, 'cpu part': parts[index] if index < len(parts) else cpu.get('cpu part'),
+                     'cpufreq_max_mhz': int(max_khz) // 1000 if max_khz.isdigit() and int(max_khz) else None,
+                     'core_type': 'atom' if number in atoms else None})
     return each
+
+
+def fastest_processor(each):
+    """The number of a processor of the fastest clock (not an E-core) when the processors'
+    clocks differ, to run one-core measurements on; else None."""
+    clocks = set(entry['cpufreq_max_mhz'] for entry in each if entry['cpufreq_max_mhz'])
+    if len(clocks) < 2:
+        return None
+    return max(each, key=lambda entry: (entry['core_type'] != 'atom', entry['cpufreq_max_mhz'] or 0))['processor']
 
 
 def cpu_list(text):
@@ -165,8 +176,9 @@ def gather(root='/', rpeak_override=None, arch=None, lscpu=None):
     model = board or (read_text(root, '/sys/class/dmi/id/product_name') or '').strip() \
         or cpu.get('model name') or cpu.get('model') or cpu.get('hardware') or ''
     cpu['each'] = each_processor(root, cpu)
-    if cpu['each'] and cpu['each'][0].get('cpufreq_max_mhz'):
-        cpu['cpufreq_max_mhz'] = cpu['each'][0]['cpufreq_max_mhz']
+    clocks = [entry['cpufreq_max_mhz'] for entry in cpu['each'] if entry['cpufreq_max_mhz']]
+    if clocks:
+        cpu['cpufreq_max_mhz'] = max(clocks)
     cpu_max_mhz = cpu.get('cpufreq_max_mhz')
     total = memtotal_mb(read_text(root, '/proc/meminfo'))
     limit = cgroup_limit_mb(root)

@@ -90,21 +90,23 @@ def peak_per_core(cpu, arch=None, board='', override_gflops=None):
 def node_peak(cpu, arch=None, board='', override_gflops=None):
     """``peak_per_core`` of the node's fastest core; on a node whose cores differ (``cpu['each']``
     from ``node_info.each_processor``: an RK3588's Cortex-A76 and A55, an Alder Lake's P- and
-    E-cores, clusters with their own clocks), with ``core_types``: each kind's peak and how
-    many cores it has, fastest first, for ``cluster_rpeak`` to count the ranks' cores."""
+    E-cores), with ``core_types``: each kind's peak at its highest clock and how many cores
+    it has, fastest first, for ``cluster_rpeak`` to count the ranks' cores."""
     kinds = {}
     for each in (cpu or {}).get('each') or []:
-        kind = (each.get('cpu part'), each.get('cpufreq_max_mhz'), each.get('core_type'))
-        kinds[kind] = kinds.get(kind, 0) + 1
+        kind = kinds.setdefault((each.get('cpu part'), each.get('core_type')), {'cores': 0, 'mhz': None})
+        kind['cores'] += 1
+        kind['mhz'] = max(filter(None, (kind['mhz'], each.get('cpufreq_max_mhz'))), default=None)
     if len(kinds) < 2 or override_gflops is not None:
         return peak_per_core(cpu, arch, board, override_gflops)
     types = []
-    for (part, mhz, core_type), cores in kinds.items():
-        variant = dict(cpu, **{'cpu part': part, 'cpufreq_max_mhz': mhz, 'core_type': core_type})
-        types.append(dict(peak_per_core(variant, arch, board), cores=cores))
-    types.sort(key=lambda peak: -(peak['gflops'] or 0))
+    for (part, core_type), kind in kinds.items():
+        variant = dict(cpu, **{'cpu part': part, 'core_type': core_type,
+                               'cpufreq_max_mhz': kind['mhz'] or cpu.get('cpufreq_max_mhz')})
+        types.append(dict(peak_per_core(variant, arch, board), cores=kind['cores']))
     if any(peak['gflops'] is None for peak in types):
-        return next(peak for peak in types if peak['gflops'] is None)
+        return peak_per_core(cpu, arch, board)  # as the first processor says, for want of better
+    types.sort(key=lambda peak: -peak['gflops'])
     fastest = dict(types[0], core_types=[dict((key, peak[key]) for key in ('cores', 'core', 'ghz', 'flops_per_cycle',
                                                                             'gflops')) for peak in types])
     fastest['explain'] = '%d kinds of core, counted fastest first for the ranks: %s' % (
@@ -264,11 +266,11 @@ def cluster_rpeak(nodes):
         peak = node.get('peak') or {}
         if peak.get('gflops') is None:
             return None
-        ranks, cores = node['ranks'], peak.get('core_types') or [{'cores': node['ranks'], 'gflops': peak['gflops']}]
-        for kind in cores:
+        # A node of one kind counts each rank; one of several kinds its cores, fastest first.
+        ranks, kinds = node['ranks'], peak.get('core_types') or [{'cores': node['ranks'], 'gflops': peak['gflops']}]
+        for kind in kinds:
             total += kind['gflops'] * min(ranks, kind['cores'])
             ranks -= min(ranks, kind['cores'])
-        total += peak['gflops'] * ranks  # ranks beyond the cores listed, as on a node of one kind
     return round(total, 4)
 
 

@@ -98,24 +98,35 @@ ansible_facts:
   type: dict
   contains:
     picluster_hpl_blas:
-      description: The kernel every HPL rank on this node gets, and why.
+      description:
+        - The kernel every HPL rank on this node gets, and why.
+        - C(kernel), C(source) (C(node environment), C(library), C(forced) or C(auto)),
+          C(environment) (what the ranks need set to run it), C(reason).
+        - C(library_kernel), C(library_dgemm_gflops) and C(probes) - the library's own choice
+          and the kernels compared with it (as measured on the day C(decided) says, when the
+          answer was kept in O(cache)); C(dgemm_gflops) and C(dgemm_correct) - the chosen
+          kernel as measured on this run.
+        - C(decided) - the day C(auto) compared the kernels and kept the answer in O(cache), or null.
+        - C(processor) - the processor every DGEMM ran on, on a CPU whose cores differ (else null).
       type: dict
       returned: always
       sample:
         name: openblas
-        kernel: Cooperlake
+        kernel: SkylakeX
         source: auto
-        environment: {OPENBLAS_CORETYPE: Cooperlake}
+        environment: {OPENBLAS_CORETYPE: SkylakeX}
         reason: >-
-          the library chose Prescott (DGEMM 24.1 GFLOPS on one core); Cooperlake is 4.9x faster
+          the library chose Prescott (DGEMM 24.1 GFLOPS on one core); SkylakeX is 4.9x faster
           (118.2 GFLOPS) and computes the right product
         library_kernel: Prescott
         library_dgemm_gflops: 24.1
         config: OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Prescott MAX_THREADS=64
+        dgemm_correct: true
         dgemm_gflops: 118.2
         emulated: false
-        probes: {Cooperlake: {corename: Cooperlake, offered: true, dgemm_correct: true, dgemm_gflops: 118.2}}
+        probes: {SkylakeX: {corename: SkylakeX, offered: true, dgemm_correct: true, dgemm_gflops: 118.2}}
         decided: "2026-12-04"
+        processor: null
 '''
 
 import json
@@ -149,7 +160,8 @@ def probe(module, library, n, variable=None, name=None, value=None):
     the kernel ``name``), or without ``variable`` at all when ``value`` is None."""
     env = dict(SINGLE_THREAD, **({variable: str(value)} if variable and value is not None else {}))
     unset = ['env', '-u', variable] if variable and value is None else []
-    rc, out, err = module.run_command(unset + [sys.executable, '-c', blas_kernel.PROBE, library, str(n)],
+    pinned = [str(module.params['processor'])] if module.params.get('processor') is not None else []
+    rc, out, err = module.run_command(unset + [sys.executable, '-c', blas_kernel.PROBE, library, str(n)] + pinned,
                                       environ_update=env)
     found = {'value': value}
     if rc != 0:
@@ -206,20 +218,22 @@ def decide(module, params, cpu, variable, own, setting):
     return blas_kernel.choose(setting, own, library, probes, variable), library, probes
 
 
-def read_kept(path, library):
-    """What the cache at ``path`` keeps for ``library``, or None."""
+def read_cache(path):
+    """Everything the cache at ``path`` keeps, by library; {} when it is missing or unreadable."""
     try:
         with open(path) as handle:
-            return json.load(handle).get(library)
-    except (IOError, OSError, ValueError, AttributeError):
-        return None
+            everything = json.load(handle)
+    except (IOError, OSError, ValueError):
+        return {}
+    return everything if isinstance(everything, dict) else {}
 
 
 def kept(module, params, key, variable):
     """The decision the cache keeps for ``key``, its kernel measured now: (chosen, library,
-    probes, record), or None when there is none, or the library or kernel no longer agree."""
+    probes, record, measured now), or None when there is none, or the library or the kernel
+    no longer agree with it."""
     library = probe(module, params['library'], 0, variable)
-    record = blas_kernel.recall(read_kept(params['cache'], params['library']), key, library)
+    record = blas_kernel.recall(read_cache(params['cache']).get(params['library']), key, library)
     if record is None:
         return None
     chosen = dict(record['chosen'], reason=blas_kernel.kept_reason(record))
@@ -227,37 +241,53 @@ def kept(module, params, key, variable):
     now = probe(module, params['library'], params['dgemm_n'], variable, chosen['kernel'] if value else None, value)
     if 'failed' in now or not now.get('dgemm_correct') or (value and not now.get('offered')):
         return None
+    # The comparison as it was made; the kept kernel as it runs now.
     library.update(dgemm_gflops=record.get('library_dgemm_gflops'))
-    probes = dict(record.get('probes') or {})
-    if value:
-        probes[chosen['kernel']] = now
-    else:
-        library.update(dgemm_gflops=now.get('dgemm_gflops'))
-    return chosen, library, probes, record
+    return chosen, library, record.get('probes') or {}, record, now
 
 
 def keep(module, params, key, chosen, library, probes):
-    """Write the decision to the cache; whether that changed it."""
+    """Write the decision to the cache: the record written, or None (check mode, or a cache
+    that cannot be written, which is a warning: the next run compares again)."""
     record = {'key': key, 'decided': time.strftime('%Y-%m-%d'), 'chosen': chosen,
               'library_kernel': library.get('corename'), 'library_dgemm_gflops': library.get('dgemm_gflops'),
               'probes': probes}
+    if module.check_mode:
+        return None
+    everything = dict(read_cache(params['cache']), **{params['library']: record})
+    directory = os.path.dirname(params['cache'])
     try:
-        with open(params['cache']) as handle:
-            everything = json.load(handle)
-    except (IOError, OSError, ValueError):
-        everything = {}
-    everything = everything if isinstance(everything, dict) else {}
-    everything[params['library']] = record
-    if not module.check_mode:
-        directory = os.path.dirname(params['cache'])
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o755)
         handle, temporary = tempfile.mkstemp(dir=directory)
         with os.fdopen(handle, 'w') as output:
             json.dump(everything, output, indent=1, sort_keys=True)
         os.chmod(temporary, 0o644)
-        module.atomic_move(temporary, params['cache'])
+    except (IOError, OSError) as error:
+        module.warn('blas_kernel: cannot keep the answer in %s (%s): the next run compares the kernels again'
+                    % (params['cache'], error))
+        return None
+    module.atomic_move(temporary, params['cache'])
     return record
+
+
+def answer(module, params, cpu, variable, own, setting):
+    """(chosen, the library's probe, the others', the chosen kernel's, the kept record,
+    changed): the kept answer of auto, else one made now (and kept, for auto)."""
+    # Only auto compares kernels: what it found is kept, so each run does not toss a coin
+    # between two kernels within the noise of each other.
+    cached = setting == 'auto' and not own and params['cache'] and params['dgemm_n'] > 0
+    key = blas_kernel.decision_key(params['library'], os.stat(os.path.realpath(params['library'])), cpu,
+                                   params['name'], setting)
+    found = kept(module, params, key, variable) if cached and not params['remeasure'] else None
+    if found:
+        chosen, library, probes, record, measured = found
+        return chosen, library, probes, measured, record, False
+    chosen, library, probes = decide(module, params, cpu, variable, own, setting)
+    measured = probes.get(chosen['kernel'], library) if chosen['source'] in ('auto', 'forced') else library
+    record = keep(module, params, key, chosen, library, probes) if cached else None
+    # Changed when the comparison was written down (or would be, in check mode).
+    return chosen, library, probes, measured, record, bool(record) or bool(cached and module.check_mode)
 
 
 def main():
@@ -271,34 +301,26 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    params['cache'] = os.path.abspath(params['cache']) if params['cache'] else None
     if not os.path.exists(params['library']):
         module.fail_json(msg='blas_kernel: %s does not exist: install the BLAS first' % params['library'])
     cpu = node_info.parse_cpuinfo(node_info.read_text('/', '/proc/cpuinfo'))
+    # On a hybrid CPU every kernel is measured on the same, fastest, core.
+    params['processor'] = node_info.fastest_processor(node_info.each_processor('/', cpu))
     emulated = peaks.emulated(cpu, platform.machine())
     if emulated:
         params['dgemm_n'] = 0
     variable = blas_kernel.VARIABLE.get(params['name'])
     own = node_setting(variable) if variable else None
     setting = params['kernel'] if variable and not emulated else 'library'
-    # Only auto compares kernels: what it found is kept, so each run does not toss a coin
-    # between two kernels within the noise of each other.
-    cached = setting == 'auto' and not own and params['cache'] and params['dgemm_n'] > 0
-    key = blas_kernel.decision_key(params['library'], os.stat(os.path.realpath(params['library'])), cpu, setting)
-    found = kept(module, params, key, variable) if cached and not params['remeasure'] else None
-    changed = False
-    if found:
-        chosen, library, probes, record = found
-    else:
-        chosen, library, probes = decide(module, params, cpu, variable, own, setting)
-        record = keep(module, params, key, chosen, library, probes) if cached else None
-        changed = bool(record)
+    chosen, library, probes, measured, record, changed = answer(module, params, cpu, variable, own, setting)
     if params['name'] == 'atlas':
         chosen.update(kernel='generic', reason="ATLAS names no kernel: Debian's libatlas3-base is its generic build")
-    measured = probes.get(chosen['kernel'], library) if chosen['source'] in ('auto', 'forced') else library
     fact = dict(chosen, name=params['name'], library_kernel=library.get('corename'), config=library.get('config'),
                 library_dgemm_gflops=library.get('dgemm_gflops'),
                 dgemm_correct=measured.get('dgemm_correct'), dgemm_gflops=measured.get('dgemm_gflops'),
-                emulated=bool(emulated), probes=probes, decided=(record or {}).get('decided'))
+                emulated=bool(emulated), probes=probes, decided=(record or {}).get('decided'),
+                processor=params['processor'])
     if emulated:
         fact['reason'] = '%s; emulated: nothing measured' % chosen['reason']
     module.exit_json(changed=changed, ansible_facts=dict(picluster_hpl_blas=fact))

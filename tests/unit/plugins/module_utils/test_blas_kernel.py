@@ -94,7 +94,8 @@ def test_blis_is_chosen_by_its_configurations_number():
 
 def test_a_decision_is_kept_only_for_the_same_library_file_cpu_and_setting():
     stat = os.stat_result((0o644, 0, 0, 1, 0, 0, 4096, 0, 1700000000.5, 0))
-    key = blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, dict(ZEN5, processors=2), 'auto')
+    zen5 = dict(ZEN5, vendor_id='AuthenticAMD', model='2', processors=2)
+    key = blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, zen5, 'openblas', 'auto')
     chosen = blas_kernel.choose('auto', None, LIBRARY, {'Cooperlake': probe('Cooperlake', 118.0)})
     record = json.loads(json.dumps({'key': key, 'decided': '2026-12-04', 'chosen': chosen,
                                     'library_kernel': 'Prescott', 'probes': {}}))
@@ -103,11 +104,16 @@ def test_a_decision_is_kept_only_for_the_same_library_file_cpu_and_setting():
     # The library chooses another kernel than it did: it changed, so compare again.
     assert blas_kernel.recall(record, key, dict(LIBRARY, corename='SkylakeX')) is None
     upgraded = os.stat_result((0o644, 0, 0, 1, 0, 0, 4100, 0, 1700000000, 0))
-    for other in (blas_kernel.decision_key('/usr/lib/libblas.so.3', upgraded, ZEN5, 'auto'),
-                  blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, HASWELL, 'auto'),
-                  blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, ZEN5, 'library')):
+    for other in (blas_kernel.decision_key('/usr/lib/libblas.so.3', upgraded, zen5, 'openblas', 'auto'),
+                  blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, dict(zen5, model='17'), 'openblas', 'auto'),
+                  blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, dict(HASWELL, vendor_id='AuthenticAMD',
+                                                                               model='2'), 'openblas', 'auto'),
+                  blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, zen5, 'openblas', 'library')):
         assert blas_kernel.recall(record, other, LIBRARY) is None
-    # The number of processors is not the CPU: a VM given another core keeps the answer.
-    assert blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, dict(ZEN5, processors=4), 'auto') == key
-    for broken in (None, [], {'key': key}, {'key': key, 'chosen': 'Cooperlake'}):
-        assert blas_kernel.recall(broken, key, LIBRARY) is None
+    # More processors, or a flag no kernel depends on (a microcode update), is the same CPU.
+    same = dict(zen5, processors=4, flags=zen5['flags'] + ' md_clear')
+    assert blas_kernel.decision_key('/usr/lib/libblas.so.3', stat, same, 'openblas', 'auto') == key
+    broken = [None, [], {'key': key}, dict(record, chosen='Cooperlake'), dict(record, decided=None),
+              dict(record, chosen=dict(chosen, environment=None)), dict(record, chosen={'kernel': 'Cooperlake'})]
+    for record in broken:
+        assert blas_kernel.recall(record, key, LIBRARY) is None

@@ -177,3 +177,31 @@ def test_cores_of_one_kind_have_no_kinds(tmp_path):
     # Only cpu0 names a clock here: the others share it (cpufreq's one policy for all four).
     peak = node_info.gather(pi4(tmp_path, '/dev/mmcblk0p2 / ext4 rw 0 0\n'))['peak']
     assert 'core_types' not in peak and peak['gflops'] == 7.2
+
+
+def test_one_kind_of_core_at_several_clocks_is_one_kind_at_its_highest(tmp_path):
+    # Turbo Boost Max or amd-pstate's preferred cores: the same core, some clocked higher.
+    flags = 'fpu sse2 pni ssse3 sse4_2 avx avx2 fma'
+    files = {'/proc/cpuinfo': ''.join('processor\t: %d\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 33\n'
+                                      'flags\t\t: %s\n\n' % (i, flags) for i in range(4)),
+             '/proc/meminfo': 'MemTotal: 1 kB\n'}
+    for index, khz in enumerate((4900000, 4700000, 4900000, 4600000)):
+        files['/sys/devices/system/cpu/cpu%d/cpufreq/cpuinfo_max_freq' % index] = '%d\n' % khz
+    root = make_tree(tmp_path, files)
+    peak = node_info.gather(root, arch='x86_64')['peak']
+    assert 'core_types' not in peak and (peak['ghz'], peak['gflops']) == (4.9, 78.4)
+    cpu = node_info.parse_cpuinfo(files['/proc/cpuinfo'])
+    assert node_info.fastest_processor(node_info.each_processor(root, cpu)) == 0
+
+
+def test_measurements_run_on_a_big_core_and_processors_keep_their_numbers(tmp_path):
+    root = rk3588(tmp_path)
+    cpu = node_info.parse_cpuinfo(open(os.path.join(root, 'proc', 'cpuinfo')).read())
+    assert node_info.fastest_processor(node_info.each_processor(root, cpu)) == 4
+    # Processor 5 offline: cpuinfo lists the others, and each_processor reads their own clocks.
+    text = open(os.path.join(root, 'proc', 'cpuinfo')).read().split('\n\n')
+    cpu = node_info.parse_cpuinfo('\n\n'.join(text[:5] + text[6:]))
+    each = node_info.each_processor(root, cpu)
+    assert [entry['processor'] for entry in each] == [0, 1, 2, 3, 4, 6, 7]
+    assert [entry['cpufreq_max_mhz'] for entry in each] == [1800] * 4 + [2400] * 3
+    assert node_info.fastest_processor([]) is None
