@@ -36,7 +36,7 @@ def node_from_facts(name, facts):
 
     distribution = ' '.join(str(v) for v in (fact('distribution'), fact('distribution_version')) if v)
     kernel = _blas_kernel(facts.get('picluster_hpl_blas'))
-    peak = peaks.at_least(node.get('peak'), (kernel or {}).get('dgemm_gflops'))
+    peak = peaks.at_least(node.get('peak'), fastest_dgemm(facts.get('picluster_hpl_blas')))
     return {
         'name': name,
         'model': node.get('model') or fact('product_name'),
@@ -52,6 +52,16 @@ def node_from_facts(name, facts):
         'peak': peak,
         'blas_kernel': kernel,
     }
+
+
+def fastest_dgemm(fact):
+    """The fastest one-core DGEMM measured on the node, by any kernel (the one kept, the
+    library's own, those compared): no clock is slower than the fastest implies."""
+    fact = fact or {}
+    rates = [fact.get('dgemm_gflops'), fact.get('library_dgemm_gflops')]
+    rates += [probe.get('dgemm_gflops') for probe in (fact.get('probes') or {}).values() if isinstance(probe, dict)]
+    rates = [rate for rate in rates if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0]
+    return max(rates) if rates else None
 
 
 def _blas_kernel(fact):
