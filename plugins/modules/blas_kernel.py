@@ -24,7 +24,7 @@ description:
     C(BLIS_ARCH_TYPE)). The library's variable already set on the node (its environment,
     or C(/etc/environment)) is honoured and recorded, never overridden.
   - What O(kernel=auto) found is kept in O(cache), when given, and is not compared again
-    until the library's file or the CPU changes (or O(remeasure)): each run then checks the
+    until the library's file or the CPU changes (or O(remeasure)); each run then checks the
     kept kernel's product and measures its DGEMM only.
   - Under an emulator (an arm64 container on an x86 host) nothing is measured.
   - Sets the C(picluster_hpl_blas) fact; changes nothing but O(cache).
