@@ -107,8 +107,8 @@ def node_peak(cpu, arch=None, board='', override_gflops=None):
     if any(peak['gflops'] is None for peak in types):
         return peak_per_core(cpu, arch, board)  # as the first processor says, for want of better
     types.sort(key=lambda peak: -peak['gflops'])
-    fastest = dict(types[0], core_types=[dict((key, peak[key]) for key in ('cores', 'core', 'ghz', 'flops_per_cycle',
-                                                                            'gflops')) for peak in types])
+    kept = ('cores', 'core', 'ghz', 'flops_per_cycle', 'gflops')
+    fastest = dict(types[0], core_types=[dict((key, peak[key]) for key in kept) for peak in types])
     fastest['explain'] = '%d kinds of core, counted fastest first for the ranks: %s' % (
         len(types), '; '.join('%d x %s' % (peak['cores'], peak['explain']) for peak in types))
     return fastest
