@@ -104,7 +104,7 @@ def search(ranks, n, measure, budget_seconds=None, rate_gflops=None, start=None)
             stages.append({'stage': stage, 'what': what, 'tests': tests, 'skipped': 'over the time budget'})
             break
         measured = [dict(row, stage=stage) for row in measure(params)]
-        spent += sum(row.get('time') or 0.0 for row in measured)
+        spent += sum(row.get('time_s') or 0.0 for row in measured)
         rows += measured
         stages.append({'stage': stage, 'what': what, 'tests': tests, 'best_gflops': (best(measured) or {}).get('gflops')})
     return {'winner': best(rows), 'rows': rows, 'stages': stages}
