@@ -22,7 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat
+from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat, sizing
 
 # (stage, what it varies)
 STAGES = (
@@ -81,11 +81,6 @@ def plan(stage, ranks, n, rows, start=None):
     return hpl_dat.normalise(params)
 
 
-def seconds_per_test(n, gflops):
-    """How long one test at ``n`` takes at ``gflops``: HPL's operation count over the rate."""
-    return (2.0 / 3.0 * n ** 3 + 2.0 * n ** 2) / (gflops * 1e9)
-
-
 def search(ranks, n, measure, budget_seconds=None, rate_gflops=None, start=None):
     """Run the stages with ``measure(params) -> rows``; returns ``{'winner', 'rows', 'stages'}``:
     the best row, every row with its ``stage``, and per stage its test count or why it was
@@ -99,7 +94,7 @@ def search(ranks, n, measure, budget_seconds=None, rate_gflops=None, start=None)
             continue
         tests = hpl_dat.count_tests(params)
         rate = rate_gflops or (best(rows) or {}).get('gflops')
-        expected = tests * seconds_per_test(n, rate) if rate else 0.0
+        expected = tests * sizing.seconds_for(n, rate) if rate else 0.0
         if budget_seconds is not None and spent + expected > budget_seconds:
             stages.append({'stage': stage, 'what': what, 'tests': tests, 'skipped': 'over the time budget'})
             break

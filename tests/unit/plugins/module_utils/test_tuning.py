@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat, hpl_output, tuning
+from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat, hpl_output, sizing, tuning
 from conftest import read_fixture
 
 
@@ -61,7 +61,7 @@ def table_measure(table, calls):
             measured = table[(nb, grid[0], grid[1], bcast, depth, pfact, rfact, nbmin)]
             # A recorded row keeps its own time; a made-up one takes HPL's count at its rate.
             found.append(dict(measured, n=params['ns'][0], time_s=measured.get('time_s') or
-                              tuning.seconds_per_test(params['ns'][0], measured['gflops'])))
+                              sizing.seconds_for(params['ns'][0], measured['gflops'])))
         return found
     return measure
 
