@@ -89,6 +89,26 @@ def hpl_problem_size(memory_bytes_per_rank, ranks, nb, memory_fraction=0.8):
     return (n_max // nb) * nb
 
 
+def published_rules(memory_bytes, ranks):
+    """What two published sizing rules choose for ``memory_bytes`` of matrix memory on
+    ``ranks`` processes, to compare with: ``{method: {'n', 'nb', 'p', 'q'}}``.
+
+    * ``rule_top500_benchmark`` (the top500-benchmark playbook): N = 0.9 * sqrt(0.75 *
+      memory / 8), not rounded to NB; NB 256; a 1 x ranks grid.
+    * ``rule_sqrt80`` (a published HPL.dat generator): N = sqrt(0.8 * memory / 8), NB = sqrt(N)
+      clamped to 32 ... 256, the squarest grid.
+    """
+    ranks = _positive_int(ranks, 'ranks')
+    memory = _positive_number(memory_bytes, 'memory_bytes')
+    top500 = int(0.9 * math.sqrt(0.75 * memory / BYTES_PER_ELEMENT))
+    sqrt80 = int(math.sqrt(0.8 * memory / BYTES_PER_ELEMENT))
+    p, q = hpl_grid(ranks)
+    return {
+        'rule_top500_benchmark': {'n': top500, 'nb': 256, 'p': 1, 'q': ranks},
+        'rule_sqrt80': {'n': sqrt80, 'nb': min(256, max(32, int(math.sqrt(sqrt80)))), 'p': p, 'q': q},
+    }
+
+
 def seconds_for(n, gflops):
     """HPL's own operation count for one solve, turned into seconds at ``gflops``."""
     return (2.0 / 3.0 * n ** 3 + 2.0 * n ** 2) / (gflops * 1e9)

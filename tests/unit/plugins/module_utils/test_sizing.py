@@ -239,3 +239,17 @@ def test_time_model_survives_noisy_calibration():
     result = sizing.hpl_params([{'name': 'x', 'memory_mb': 24000, 'cores': 2}], max_seconds=45,
                                calibration=calibration)
     assert result['time_budget']['estimated_seconds'] <= 45 and result['n'] > 3840
+
+
+def test_the_published_rules_as_they_are_written():
+    gib = 1024 ** 3
+    rules = sizing.published_rules(4 * gib, 4)
+    # 0.9 * sqrt(0.75 * 4 GiB / 8) = 0.9 * 20066.5 = 18059.8: not rounded to NB.
+    assert rules['rule_top500_benchmark'] == {'n': 18059, 'nb': 256, 'p': 1, 'q': 4}
+    # sqrt(0.8 * 4 GiB / 8) = 20724.3; sqrt of that is 143.96.
+    assert rules['rule_sqrt80'] == {'n': 20724, 'nb': 143, 'p': 2, 'q': 2}
+    # NB clamped: small memory gives 32 at least, large memory 256 at most.
+    assert sizing.published_rules(8 * 1024 ** 2, 2)['rule_sqrt80']['nb'] == 32
+    assert sizing.published_rules(64 * gib, 12)['rule_sqrt80'] == {'n': 82897, 'nb': 256, 'p': 3, 'q': 4}
+    with pytest.raises(sizing.HplInputError):
+        sizing.published_rules(0, 2)
