@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat as hpl_dat_core
-from ansible_collections.picluster.hpl.plugins.module_utils import hpl_output, sizing, top500
+from ansible_collections.picluster.hpl.plugins.module_utils import hpl_output, sizing, top500, tuning
 
 
 def _filter_errors(function):
@@ -68,6 +68,22 @@ def top500_rank(gflops):
     return top500.top500_rank(gflops)
 
 
+@_filter_errors
+def hpl_tune_step(rows, stage, ranks, n, spent_seconds=0.0, budget_seconds=None):
+    """Result rows so far -> what a tuning stage runs next (its HPL.dat parameters)."""
+    if stage not in dict(tuning.STAGES):
+        raise ValueError('%r is not a tuning stage: %s' % (stage, ', '.join(name for name, _what in tuning.STAGES)))
+    return tuning.step(stage, int(ranks), int(n), list(rows or []), float(spent_seconds or 0),
+                       None if budget_seconds is None else float(budget_seconds))
+
+
+@_filter_errors
+def hpl_tune_result(rows):
+    """Result rows -> the best one that passed, and it as the benchmark role's options."""
+    winner = tuning.best(list(rows or []))
+    return {'winner': winner, 'vars': tuning.tuned_vars(winner) if winner else None}
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -77,4 +93,6 @@ class FilterModule(object):
             'hpl_parse_output': hpl_parse_output,
             'hpl_dat': hpl_dat,
             'top500_rank': top500_rank,
+            'hpl_tune_step': hpl_tune_step,
+            'hpl_tune_result': hpl_tune_result,
         }

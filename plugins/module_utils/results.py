@@ -77,7 +77,8 @@ def build_document(run, nodes, now=None):
 
     ``run`` is the ``picluster_hpl_run`` record (``output`` required; ``hosts``, ``hpl_dat``
     (the parameters, or the input file's text), ``mpi``, ``blas``, ``hpl``, ``sizing``,
-    ``command``, ``rc``, ``started``, ``finished`` and ``rpeak_gflops`` optional); ``nodes``
+    ``command``, ``rc``, ``started``, ``finished``, ``rpeak_gflops`` and ``tuning`` (the
+    tune playbook's search, kept as it is given) optional); ``nodes``
     maps host name to its node entry.
     """
     if not isinstance(run, dict) or not isinstance(run.get('output'), str):
@@ -112,6 +113,8 @@ def build_document(run, nodes, now=None):
     document.update((key, parsed[key]) for key in ('status', 'results', 'summary', 'errors', 'best'))
     if 'hpcc' in parsed:
         document['hpcc'] = parsed['hpcc']
+    if run.get('tuning'):
+        document['tuning'] = run['tuning']
     # The text itself, so that a result can be checked or parsed again later.
     document['output'] = run['output']
     return document

@@ -81,25 +81,47 @@ def plan(stage, ranks, n, rows, start=None):
     return hpl_dat.normalise(params)
 
 
+def step(stage, ranks, n, rows, spent_seconds=0.0, budget_seconds=None, rate_gflops=None, start=None):
+    """What ``stage`` runs next: ``{'stage', 'what', 'params', 'tests', 'expected_seconds',
+    'skipped'}``, with ``params`` None and ``skipped`` saying why when it runs nothing: it
+    has nothing left to try, or its tests (at ``rate_gflops``, else the best row's rate)
+    would not fit in what is left of ``budget_seconds``."""
+    what = dict(STAGES)[stage]
+    params = plan(stage, ranks, n, rows, start)
+    if params is None:
+        return {'stage': stage, 'what': what, 'params': None, 'tests': 0, 'expected_seconds': 0.0,
+                'skipped': 'nothing left to try'}
+    tests = hpl_dat.count_tests(params)
+    rate = rate_gflops or (best(rows) or {}).get('gflops')
+    expected = round(tests * sizing.seconds_for(n, rate), 1) if rate else None
+    late = budget_seconds is not None and expected is not None and spent_seconds + expected > budget_seconds
+    return {'stage': stage, 'what': what, 'params': None if late else params, 'tests': tests,
+            'expected_seconds': expected, 'skipped': 'over the time budget' if late else None}
+
+
 def search(ranks, n, measure, budget_seconds=None, rate_gflops=None, start=None):
     """Run the stages with ``measure(params) -> rows``; returns ``{'winner', 'rows', 'stages'}``:
-    the best row, every row with its ``stage``, and per stage its test count or why it was
-    skipped. With ``budget_seconds`` and a rate (``rate_gflops``, else the rows' own), a
-    stage whose tests would not fit in what is left is skipped, and so are the rest."""
+    the best row, every row with its ``stage``, and each stage's ``step`` (with the best
+    rate it found). A stage over the budget ends the search."""
     rows, stages, spent = [], [], 0.0
-    for stage, what in STAGES:
-        params = plan(stage, ranks, n, rows, start)
-        if params is None:
-            stages.append({'stage': stage, 'what': what, 'tests': 0, 'skipped': 'nothing left to try'})
-            continue
-        tests = hpl_dat.count_tests(params)
-        rate = rate_gflops or (best(rows) or {}).get('gflops')
-        expected = tests * sizing.seconds_for(n, rate) if rate else 0.0
-        if budget_seconds is not None and spent + expected > budget_seconds:
-            stages.append({'stage': stage, 'what': what, 'tests': tests, 'skipped': 'over the time budget'})
+    for stage, _what in STAGES:
+        planned = step(stage, ranks, n, rows, spent, budget_seconds, rate_gflops, start)
+        stages.append(dict((key, value) for key, value in planned.items() if key != 'params'))
+        if planned['skipped'] == 'over the time budget':
             break
-        measured = [dict(row, stage=stage) for row in measure(params)]
+        if planned['params'] is None:
+            continue
+        measured = [dict(row, stage=stage) for row in measure(planned['params'])]
         spent += sum(row.get('time_s') or 0.0 for row in measured)
         rows += measured
-        stages.append({'stage': stage, 'what': what, 'tests': tests, 'best_gflops': (best(measured) or {}).get('gflops')})
+        stages[-1]['best_gflops'] = (best(measured) or {}).get('gflops')
     return {'winner': best(rows), 'rows': rows, 'stages': stages}
+
+
+def tuned_vars(row):
+    """The winner as the benchmark role's options, for site.yml to run with: its NB (N is
+    sized by memory as ever) and every other HPL.dat choice."""
+    return {'benchmark_nb': row['nb'],
+            'benchmark_hpl_dat': {'grids': [[row['p'], row['q']]], 'bcasts': [row['bcast']],
+                                  'depths': [row['depth']], 'pfacts': [row['pfact']], 'rfacts': [row['rfact']],
+                                  'nbmins': [row['nbmin']], 'ndivs': [row['ndiv']]}}

@@ -15,6 +15,7 @@ import time
 
 import jsonschema
 import pytest
+import yaml
 
 from ansible_collections.picluster.hpl.plugins.module_utils import blas_kernel, results
 from helpers import ROOT, ansible_env, install_built_collection, key_value, run
@@ -368,6 +369,60 @@ def test_source_build_happens_again_only_when_something_changed(tmp_path, collec
     check_blis_forced(collections_dir)
     assert install() == 'changed'  # back to OpenBLAS and the default flags
     assert 'openblas-pthread/libblas.so.3' in xhpl_libraries(hpl_mirror)
+
+
+def test_tune_finds_a_winner_keeps_it_and_site_runs_with_it(tmp_path, collections_dir, hpl_mirror):
+    """tune.yml on this machine with a small budget: every stage's rows in the winner's
+    document, the winner in the inventory's group_vars, nothing searched again on a second
+    run, and the next site.yml on that inventory runs with the winner."""
+    # The size of the confirmation runs (and of site.yml's) from the inventory: -e would
+    # outrank what the tune role gives each of its runs. The system's Python, which the
+    # unprivileged user that runs HPL can start.
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text('cluster:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
+                         '      ansible_python_interpreter: /usr/bin/python3\n'
+                         '  vars:\n    benchmark_max_n: 2304\n    benchmark_max_seconds: null\n    benchmark_poll: 1\n')
+    results_dir = tmp_path / 'results'
+    options = extra_vars(tune_n=1536, tune_max_minutes=3, **hpl_mirror)
+    tune = [os.path.join(ROOT, 'playbooks', 'tune.yml'), '-i', str(inventory)] + options
+    started = time.time()
+    result, report = playbook(tune, results_dir, collections_dir, json_output=True)
+    elapsed = time.time() - started
+    assert result.returncode == 0, result.stdout[-5000:]
+    docs = documents(results_dir)
+    confirmed = docs[-1]
+    tuning = confirmed['tuning']
+    assert [stage['stage'] for stage in tuning['stages']] == ['nb_grid', 'nb', 'bcast', 'depth', 'factorisation',
+                                                              'nbmin']
+    assert {row['stage'] for row in tuning['rows']} >= {'start', 'nb_grid', 'bcast', 'factorisation'}
+    assert tuning['n'] == 1536 and all(row['n'] == 1536 for row in tuning['rows'])
+    winner = tuning['winner']
+    assert winner['gflops'] == max(row['gflops'] for row in tuning['rows'] if row['status'] == 'passed')
+    # The confirmation ran the winner at the benchmark's own size, and the defaults beside it.
+    assert confirmed['best']['tv'] == winner['tv'] and confirmed['best']['nb'] == winner['nb']
+    assert confirmed['best']['n'] == 2304 // winner['nb'] * winner['nb'] and docs[-2]['best']['nb'] == 192
+    with open(str(tmp_path / 'group_vars' / 'cluster' / 'picluster_hpl_tuned.yml')) as handle:
+        kept = yaml.safe_load(handle)
+    assert kept['benchmark_nb'] == winner['nb']
+    assert kept['benchmark_hpl_dat']['bcasts'] == [winner['bcast']] and kept['benchmark_hpl_dat']['grids'] == [
+        [winner['p'], winner['q']]]
+    assert kept['picluster_hpl_tuned']['gflops'] == confirmed['best']['gflops']
+    assert kept['picluster_hpl_tuned']['cluster']['nodes'] == ['localhost']
+    print('tune: %.0f s, %d tests at N=%d, %.2f GFLOPS tuned against %.2f with the defaults'
+          % (elapsed, len(tuning['rows']), tuning['n'], confirmed['best']['gflops'], docs[-2]['best']['gflops']))
+
+    # Nothing changed: nothing is searched, nothing is run, nothing changes.
+    again, report = playbook(tune, results_dir, collections_dir, json_output=True)
+    assert again.returncode == 0, again.stdout[-5000:]
+    assert [outcome for play, task, outcome in task_results(report) if outcome.get('changed')] == []
+    assert len(documents(results_dir)) == len(docs)
+
+    site, _report = playbook([os.path.join(ROOT, 'site.yml'), '-i', str(inventory)] + extra_vars(**hpl_mirror),
+                             results_dir, collections_dir)
+    assert site.returncode == 0, site.stdout[-5000:]
+    used = documents(results_dir)[-1]
+    assert used['hpl_dat']['nbs'] == [winner['nb']] and used['hpl_dat']['bcasts'] == [winner['bcast']]
+    assert used['hpl_dat']['depths'] == [winner['depth']] and used['best']['tv'] == winner['tv']
 
 
 def test_wrong_checksum_stops_before_anything_is_unpacked(tmp_path, collections_dir, hpl_mirror):

@@ -5,7 +5,7 @@ import os
 import jsonschema
 import pytest
 
-from ansible_collections.picluster.hpl.plugins.module_utils import peaks, results
+from ansible_collections.picluster.hpl.plugins.module_utils import hpl_output, peaks, results
 from conftest import ROOT, read_fixture
 
 NOW = datetime.datetime(2026, 11, 24, 3, 0, 0, tzinfo=datetime.timezone.utc)
@@ -129,3 +129,15 @@ def test_the_fastest_kernel_measured_raises_the_clock_a_slow_one_is_judged_again
     (warning,) = results.slow_blas([entry])
     assert 'is 39% of its peak 53.6, with the Prescott kernel (forced)' in warning
     assert results.fastest_dgemm({'dgemm_gflops': True, 'probes': {'x': {'dgemm_gflops': float('nan')}}}) is None
+
+
+def test_a_run_that_confirms_a_search_carries_it():
+    output = read_fixture('hpl', 'single_passed.out')
+    row = dict(hpl_output.parse_hpl_output(output)['results'][0], stage='nb_grid')
+    tuning = {'n': row['n'], 'seconds': 1.5, 'budget_seconds': 60.0, 'rows': [row], 'winner': row,
+              'stages': [{'stage': 'nb_grid', 'what': 'NB and the grid', 'tests': 1, 'skipped': None}]}
+    doc = document({'output': output, 'hosts': ['pi1'], 'tuning': tuning})
+    assert doc['tuning'] == tuning
+    assert 'tuning' not in document({'output': output, 'hosts': ['pi1']})
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(dict(doc, tuning={'n': 1}), SCHEMA)
