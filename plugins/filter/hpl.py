@@ -84,6 +84,21 @@ def hpl_tune_result(rows):
     return {'winner': winner, 'vars': tuning.tuned_vars(winner) if winner else None}
 
 
+@_filter_errors
+def hpl_cluster_id(hosts, hostvars):
+    """The cluster's hosts -> what a tuning holds for: the nodes, and the MPI, BLAS (with the
+    kernel each node runs) and HPL installed on them."""
+    nodes = sorted(hosts)
+    facts = [hostvars[name] for name in nodes]
+
+    def each(key, fields):
+        return sorted(set(' '.join(str((fact.get(key) or {}).get(field) or '') for field in fields).strip()
+                          for fact in facts))
+    return {'nodes': nodes, 'mpi': each('mpi_installed', ('name', 'version')),
+            'blas': each('blas_installed', ('name', 'version', 'kernel')),
+            'hpl': each('hpl_installed', ('method', 'version'))}
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -95,4 +110,5 @@ class FilterModule(object):
             'top500_rank': top500_rank,
             'hpl_tune_step': hpl_tune_step,
             'hpl_tune_result': hpl_tune_result,
+            'hpl_cluster_id': hpl_cluster_id,
         }
