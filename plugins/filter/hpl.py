@@ -69,12 +69,13 @@ def top500_rank(gflops):
 
 
 @_filter_errors
-def hpl_tune_step(rows, stage, ranks, n, spent_seconds=0.0, budget_seconds=None):
+def hpl_tune_step(rows, stage, ranks, n, spent_seconds=0.0, budget_seconds=None, overhead_seconds=0.0):
     """Result rows so far -> what a tuning stage runs next (its HPL.dat parameters)."""
     if stage not in dict(tuning.STAGES):
         raise ValueError('%r is not a tuning stage: %s' % (stage, ', '.join(name for name, _what in tuning.STAGES)))
     return tuning.step(stage, int(ranks), int(n), list(rows or []), float(spent_seconds or 0),
-                       None if budget_seconds is None else float(budget_seconds))
+                       None if budget_seconds is None else float(budget_seconds),
+                       overhead_seconds=float(overhead_seconds or 0))
 
 
 @_filter_errors

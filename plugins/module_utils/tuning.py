@@ -83,11 +83,13 @@ def plan(stage, ranks, n, rows, start=None):
     return params
 
 
-def step(stage, ranks, n, rows, spent_seconds=0.0, budget_seconds=None, rate_gflops=None, start=None):
+def step(stage, ranks, n, rows, spent_seconds=0.0, budget_seconds=None, rate_gflops=None, start=None,
+         overhead_seconds=0.0):
     """What ``stage`` runs next: ``{'stage', 'what', 'params', 'tests', 'expected_seconds',
     'skipped'}``, with ``params`` None and ``skipped`` saying why when it runs nothing: it
     has nothing left to try, or its tests (at ``rate_gflops``, else the best row's rate)
-    would not fit in what is left of ``budget_seconds``."""
+    and the run's own ``overhead_seconds`` (set-up, hpcc's other tests) would not fit in what
+    is left of ``budget_seconds``."""
     what = dict(STAGES)[stage]
     params = plan(stage, ranks, n, rows, start)
     if params is None:
@@ -95,7 +97,7 @@ def step(stage, ranks, n, rows, spent_seconds=0.0, budget_seconds=None, rate_gfl
                 'skipped': 'nothing left to try'}
     tests = hpl_dat.count_tests(params)
     rate = rate_gflops or (best(rows) or {}).get('gflops')
-    expected = round(tests * sizing.seconds_for(n, rate), 1) if rate else None
+    expected = round(tests * sizing.seconds_for(n, rate) + overhead_seconds, 1) if rate else None
     late = budget_seconds is not None and expected is not None and spent_seconds + expected > budget_seconds
     return {'stage': stage, 'what': what, 'params': None if late else params, 'tests': tests,
             'expected_seconds': expected, 'skipped': 'over the time budget' if late else None}

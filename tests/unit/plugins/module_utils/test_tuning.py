@@ -135,3 +135,12 @@ def test_on_a_recorded_sweep_the_search_is_within_two_percent_of_its_best_at_a_t
     assert all((row['p'], row['q']) == (1, 2) for row in found['rows'])
     assert {stage['stage']: stage['tests'] for stage in found['stages']} == {
         'nb_grid': 6, 'nb': 2, 'bcast': 6, 'depth': 3, 'factorisation': 9, 'nbmin': 3}
+
+
+def test_a_runs_own_overhead_counts_against_the_budget():
+    rows = [row(192, 1, 2, 100.0)]
+    # Two tests of N=8000 at 100 GFLOPS: 6.8 s, and 15 s of set-up (hpcc's other tests).
+    planned = tuning.step('nb', 2, 8000, rows, spent_seconds=70.0, budget_seconds=90.0, overhead_seconds=15.0)
+    assert (planned['expected_seconds'], planned['skipped'], planned['params']) == (21.8, 'over the time budget', None)
+    planned = tuning.step('nb', 2, 8000, rows, spent_seconds=60.0, budget_seconds=90.0, overhead_seconds=15.0)
+    assert planned['skipped'] is None and planned['params']['nbs'] == [160, 224]
