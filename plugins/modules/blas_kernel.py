@@ -133,11 +133,11 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.picluster.hpl.plugins.module_utils import blas_kernel, node_info, peaks
+from ansible_collections.picluster.hpl.plugins.module_utils.files import atomic_write
 
 SINGLE_THREAD = {'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'BLIS_NUM_THREADS': '1'}
 
@@ -255,19 +255,12 @@ def keep(module, params, key, chosen, library, probes):
     if module.check_mode:
         return None
     everything = dict(read_cache(params['cache']), **{params['library']: record})
-    directory = os.path.dirname(params['cache'])
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        handle, temporary = tempfile.mkstemp(dir=directory)
-        with os.fdopen(handle, 'w') as output:
-            json.dump(everything, output, indent=1, sort_keys=True)
-        os.chmod(temporary, 0o644)
+        atomic_write(params['cache'], json.dumps(everything, indent=1, sort_keys=True).encode('utf-8'))
     except (IOError, OSError) as error:
         module.warn('blas_kernel: cannot keep the answer in %s (%s): the next run compares the kernels again'
                     % (params['cache'], error))
         return None
-    module.atomic_move(temporary, params['cache'])
     return record
 
 

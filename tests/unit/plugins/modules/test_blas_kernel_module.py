@@ -2,7 +2,6 @@
 what it keeps, when it compares again, and that check mode writes nothing."""
 
 import json
-import os
 
 import pytest
 
@@ -36,9 +35,6 @@ class Node(object):
 
     def warn(self, text):
         self.warnings.append(text)
-
-    def atomic_move(self, source, destination):
-        os.rename(source, destination)
 
     def fail_json(self, msg):
         raise Failed(msg)
