@@ -17,22 +17,9 @@
 #       cp setup/Make.Linux_generic Make.Linux_generic
 #       make arch=Linux_generic          # -> bin/Linux_generic/xhpl
 #
-# Changes made to hpcc's hpl/ (all checked; the script stops if one of them
-# does not apply):
-#   * testing/ptest/HPL_xhpl.c (new): main() that initialises MPI and calls
-#     HPL_main(), hpcc's renamed HPL driver, then finalises MPI.  Like netlib
-#     HPL it exits 0 whatever the residual checks said.
-#   * testing/ptest/HPL_hpccstub.c (new): stand-in for HPCC_Defaults(), which
-#     hpcc calls when the input file is missing or invalid.  Instead of making
-#     up defaults it reports the illegal input and stops, as netlib HPL does.
-#   * HPL_pdinfo.c: read HPL.dat instead of hpccinf.txt, honour the output
-#     file / device lines of the input (hpcc forces "hpccoutf.txt" in append
-#     mode), stop reading at once when HPL.dat cannot be opened.
-#   * HPL_packL.c: MPI-1 calls removed in MPI-3 renamed (MPI_Address ->
-#     MPI_Get_address, MPI_Type_struct -> MPI_Type_create_struct).
-#   * makes/Make.ptest: link xhpl (hpcc only archived the driver objects).
-#   * lib/arch/ (hpcc's own build glue) removed; setup/Make.Linux_generic,
-#     a default testing/ptest/HPL.dat and README.standalone added.
+# The changes: roles/hpl/files/hpl-2.0-hpcc-standalone.patch, the same patch the hpl
+#   role applies for hpl_install_method hpcc_source (its README.standalone lists them).
+#   hpcc's own build glue in lib/ is removed as well.
 #
 # Reproducibility: the tree is archived with sorted names, one fixed mtime,
 # numeric owner 0:0, normalised permissions and `gzip -n`, so the same input
@@ -61,7 +48,7 @@ readonly OUT_NAME=${TOPNAME}.tar.gz
 # sha256 of the tarball this script produced with GNU tar 1.34 and gzip 1.12
 # (Debian 12).  Only used for an informational message: other tar or gzip
 # versions may legitimately produce different bytes.
-readonly KNOWN_OUT_SHA256=8956d95a6e5843cd1707f249210f92a34ee6d4e3058b5a9f633b6c31f433220d
+readonly KNOWN_OUT_SHA256=dfd6cf0c769703417d604341462ef7dce9967df78b518db914d0fd61f119831d
 # HPL 2.0's release date, 2008-09-10 00:00:00 UTC.
 readonly DEFAULT_EPOCH=1221004800
 
@@ -173,302 +160,10 @@ get_orig() {
 # Step 2: turn hpcc's hpl/ into a standalone HPL tree.
 # --------------------------------------------------------------------------
 
-# edit FILE SED-SCRIPT: apply a sed script in place and fail if it changed
-# nothing (the upstream text it relies on is not there).
-edit() {
-    local file=$1 script=$2
-    cp "$file" "$file.orig"
-    sed -e "$script" "$file.orig" > "$file"
-    if cmp -s "$file" "$file.orig"; then
-        die "edit did not apply to ${file#"$TREE"/}: $script"
-    fi
-    rm -f "$file.orig"
-}
-
-# absent FILE REGEX: fail if REGEX still matches in FILE.
-absent() {
-    if grep -q -e "$2" "$1"; then
-        die "${1#"$TREE"/} still contains '$2'"
-    fi
-}
-
 patch_tree() {
-    local t=$TREE
-
-    # -- hpcc's build glue for the whole HPCC binary: not needed here.
-    rm -rf "${t:?}/lib"
-
-    # -- HPL_pdinfo.c: input and output files.
-    local f=$t/testing/ptest/HPL_pdinfo.c
-    edit "$f" 's|^#define INFILE "hpccinf.txt"|#define INFILE "HPL.dat"|'
-    # hpcc overrides the output file/device read from the input file.
-    edit "$f" '/^ *fid = 8; \/\* always write to a file \*\/$/d'
-    edit "$f" '/^ *strcpy( file, "hpccoutf.txt" );$/d'
-    # hpcc appends to its output file; HPL truncates it.
-    edit "$f" 's|fopen( file, "a" )|fopen( file, "w" )|'
-    # A missing input file is an error (hpcc warns and carries on).
-    edit "$f" 's|__LINE__ + (1 << 30), "HPL_pdinfo",|__LINE__, "HPL_pdinfo",|'
-    edit "$f" 's|error = 1; /\* goto label_error; \*/|error = 1; goto label_error;|'
-    absent "$f" 'hpccinf\|hpccoutf\|fid = 8'
-
-    # -- HPL_packL.c: MPI-3 removed these MPI-1 names.
-    f=$t/src/comm/HPL_packL.c
-    edit "$f" 's/MPI_Address(/MPI_Get_address(/g'
-    edit "$f" 's/MPI_Type_struct(/MPI_Type_create_struct(/g'
-    absent "$f" 'MPI_Address\|MPI_Type_struct'
-    if grep -rq -e 'MPI_Address\b' -e 'MPI_Type_struct\b' \
-            -e 'MPI_Type_extent\b' -e 'MPI_Errhandler_set\b' "$t/src" "$t/testing"; then
-        die "MPI-1 only calls left in the tree"
-    fi
-
-    # -- makes/Make.ptest: build xhpl from the driver, main() and stand-in.
-    f=$t/makes/Make.ptest
-    edit "$f" 's|^all     : lib.grd # dexe$|all     : dexe|'
-    edit "$f" 's|^\(   HPL_pddriver.o         HPL_pdinfo.o           HPL_pdtest.o\)$|\1 \\\
-   HPL_xhpl.o             HPL_hpccstub.o|'
-    # (the recipe lines below start with a real tab, as make requires)
-    cat >> "$f" <<'EOF'
-#
-# Added for the standalone build: main() and the HPCC stand-in.
-#
-HPL_xhpl.o             : ../HPL_xhpl.c             $(INCdep)
-	$(CC) -o $@ -c $(CCFLAGS)  ../HPL_xhpl.c
-HPL_hpccstub.o         : ../HPL_hpccstub.c         $(INCdep)
-	$(CC) -o $@ -c $(CCFLAGS)  ../HPL_hpccstub.c
-EOF
-
-    write_main "$t/testing/ptest/HPL_xhpl.c"
-    write_stub "$t/testing/ptest/HPL_hpccstub.c"
-    write_dat "$t/testing/ptest/HPL.dat"
-    write_make "$t/setup/Make.Linux_generic"
-    write_readme "$t/README.standalone"
-}
-
-write_main() {
-    cat > "$1" <<'EOF'
-/*
- * HPL_xhpl.c -- entry point of the standalone xhpl built from the copy of
- * HPL 2.0 in HPC Challenge 1.5.0.
- *
- * In HPCC the HPL driver is the function HPL_main() (HPL_pddriver.c), which
- * expects MPI to be initialised already and reports the best run through an
- * HPL_RuntimeData record.  This file supplies the main() that HPCC's own
- * driver used to be: start MPI, run the tests described by HPL.dat, stop
- * MPI.  The exit status is 0 even when residual checks fail, as with netlib
- * HPL: read the output to know whether the tests passed.
- */
-#include <string.h>
-#include "hpl.h"
-
-extern int HPL_main( int ARGC, char **ARGV, HPL_RuntimeData *rdata,
-                     int *failure );
-
-int main( int ARGC, char **ARGV )
-{
-   HPL_RuntimeData best;
-   int             failure = 0;
-
-   (void) memset( &best, 0, sizeof( best ) );
-   MPI_Init( &ARGC, &ARGV );
-   (void) HPL_main( ARGC, ARGV, &best, &failure );
-   MPI_Finalize();
-   return( 0 );
-}
-EOF
-}
-
-write_stub() {
-    cat > "$1" <<'EOF'
-/*
- * HPL_hpccstub.c -- stand-in for the HPCC hook HPCC_Defaults().
- *
- * HPCC's HPL_pdinfo() calls HPCC_Defaults() on every process when the input
- * file is missing or holds an illegal value; HPCC then runs HPL with sizes
- * it derives from the memory it finds.  A standalone xhpl should instead do
- * what netlib HPL does in that case: process 0 reports the illegal input,
- * and every process finalises MPI and exits with status 1.
- */
-#include <stdlib.h>
-#include "hpl.h"
-
-int HPCC_Defaults( HPL_T_test *TEST, int *NS, int *N, int *NBS, int *NB,
-                   HPL_T_ORDER *PMAPPIN, int *NPQS, int *P, int *Q,
-                   int *NPFS, HPL_T_FACT *PF, int *NBMS, int *NBM,
-                   int *NDVS, int *NDV, int *NRFS, HPL_T_FACT *RF,
-                   int *NTPS, HPL_T_TOP *TP, int *NDHS, int *DH,
-                   HPL_T_SWAP *FSWAP, int *TSWAP, int *L1NOTRAN,
-                   int *UNOTRAN, int *EQUIL, int *ALIGN, MPI_Comm comm )
-{
-   int rank;
-
-   (void) TEST; (void) NS; (void) N; (void) NBS; (void) NB; (void) PMAPPIN;
-   (void) NPQS; (void) P; (void) Q; (void) NPFS; (void) PF; (void) NBMS;
-   (void) NBM; (void) NDVS; (void) NDV; (void) NRFS; (void) RF; (void) NTPS;
-   (void) TP; (void) NDHS; (void) DH; (void) FSWAP; (void) TSWAP;
-   (void) L1NOTRAN; (void) UNOTRAN; (void) EQUIL; (void) ALIGN;
-
-   MPI_Comm_rank( comm, &rank );
-   if( rank == 0 )
-      HPL_pwarn( stderr, __LINE__, "HPL_pdinfo",
-                 "Illegal input in file HPL.dat. Exiting ..." );
-   MPI_Finalize();
-   exit( 1 );
-   return( 1 );
-}
-EOF
-}
-
-write_dat() {
-    # A quick default test: one small problem on a 1 x 1 grid.
-    cat > "$1" <<'EOF'
-HPLinpack benchmark input file
-standalone HPL 2.0 (from HPCC 1.5.0), default input: one quick test
-HPL.out      output file name (if any)
-6            device out (6=stdout,7=stderr,file)
-1            # of problems sizes (N)
-1000         Ns
-1            # of NBs
-128          NBs
-0            PMAP process mapping (0=Row-,1=Column-major)
-1            # of process grids (P x Q)
-1            Ps
-1            Qs
-16.0         threshold
-1            # of panel fact
-2            PFACTs (0=left, 1=Crout, 2=Right)
-1            # of recursive stopping criterium
-4            NBMINs (>= 1)
-1            # of panels in recursion
-2            NDIVs
-1            # of recursive panel fact.
-1            RFACTs (0=left, 1=Crout, 2=Right)
-1            # of broadcast
-1            BCASTs (0=1rg,1=1rM,2=2rg,3=2rM,4=Lng,5=LnM)
-1            # of lookahead depth
-1            DEPTHs (>=0)
-2            SWAP (0=bin-exch,1=long,2=mix)
-64           swapping threshold
-0            L1 in (0=transposed,1=no-transposed) form
-0            U  in (0=transposed,1=no-transposed) form
-1            Equilibration (0=no,1=yes)
-8            memory alignment in double (> 0)
-EOF
-}
-
-write_make() {
-    cat > "$1" <<'EOF'
-#
-# Make.Linux_generic -- build settings for Linux with an MPI compiler
-# wrapper and a BLAS library reachable as -lblas.
-#
-# Debian/Ubuntu/Raspberry Pi OS:
-#     apt-get install make gcc libopenmpi-dev openmpi-bin libopenblas-dev
-#     (or mpich + libmpich-dev; or libatlas-base-dev / libblis-dev: any
-#      package that provides libblas.so works, and update-alternatives
-#      chooses which one -lblas means)
-# then, from the top of this tree:
-#     cp setup/Make.Linux_generic Make.Linux_generic
-#     make arch=Linux_generic
-#     cd bin/Linux_generic && mpirun -np 4 ./xhpl
-#
-# Any variable can be overridden on the make command line, for example
-#     make arch=Linux_generic LAlib=-lopenblas
-#
-SHELL        = /bin/sh
-CD           = cd
-CP           = cp
-LN_S         = ln -fs
-MKDIR        = mkdir -p
-RM           = /bin/rm -f
-TOUCH        = touch
-#
-# Paths, relative to the per-architecture build directories
-# (src/*/$(arch) and testing/*/$(arch) are three levels below the top).
-#
-ARCH         = $(arch)
-TOPdir       = ../../..
-INCdir       = $(TOPdir)/include
-BINdir       = $(TOPdir)/bin/$(ARCH)
-LIBdir       = $(TOPdir)/lib/$(ARCH)
-HPLlib       = $(LIBdir)/libhpl.a
-#
-# MPI: mpicc knows its own include and library paths.
-#
-MPinc        =
-MPlib        =
-#
-# BLAS, called through the Fortran 77 interface (every libblas has it):
-# trailing underscore, int arguments, string lengths passed at the end.
-#
-LAinc        =
-LAlib        = -lblas
-F2CDEFS      = -DAdd_ -DF77_INTEGER=int -DStringSunStyle
-#
-HPL_INCLUDES = -I$(INCdir) -I$(INCdir)/$(ARCH) $(LAinc) $(MPinc)
-HPL_LIBS     = $(HPLlib) $(LAlib) $(MPlib) -lm
-#
-# HPL_OPTS: add -DHPL_DETAILED_TIMING for per-phase timings in the output,
-# -DHPL_CALL_CBLAS to use the C interface of the BLAS instead.
-#
-HPL_OPTS     =
-HPL_DEFS     = $(F2CDEFS) $(HPL_OPTS) $(HPL_INCLUDES)
-#
-CC           = mpicc
-CCNOOPT      = $(HPL_DEFS)
-CCFLAGS      = $(HPL_DEFS) -O3 -fomit-frame-pointer -funroll-loops
-LINKER       = mpicc
-LINKFLAGS    = $(CCFLAGS)
-#
-ARCHIVER     = ar
-ARFLAGS      = r
-RANLIB       = ranlib
-EOF
-}
-
-write_readme() {
-    cat > "$1" <<'EOF'
-Standalone HPL 2.0 taken from HPC Challenge 1.5.0
-=================================================
-
-This tree is the hpl/ directory of hpcc_1.5.0.orig.tar.gz (Debian's source
-package "hpcc"), made to build and run on its own like a netlib HPL
-release.  It was produced by make-hpl-tarball.sh from the picluster.hpl
-Ansible collection.  The HPL code, its COPYRIGHT and its documentation are
-unchanged apart from the points below.
-
-Build
------
-    cp setup/Make.Linux_generic Make.Linux_generic
-    make arch=Linux_generic
-    cd bin/Linux_generic
-    mpirun -np 1 ./xhpl          # reads HPL.dat from the current directory
-
-Differences from hpcc's hpl/
-----------------------------
-* testing/ptest/HPL_xhpl.c: main(); HPCC renamed HPL's driver to HPL_main()
-  and called it from its own main program.  Exit status is always 0, as
-  with netlib HPL.
-* testing/ptest/HPL_hpccstub.c: HPCC_Defaults() stand-in.  A missing or
-  invalid HPL.dat makes xhpl print "Illegal input in file HPL.dat.
-  Exiting ..." and exit with status 1 instead of running HPCC's defaults.
-* testing/ptest/HPL_pdinfo.c: input file HPL.dat (not hpccinf.txt); the
-  output file name and device (6 = stdout, 7 = stderr, else the file) from
-  lines 3-4 of HPL.dat are honoured again, the file being truncated.
-* src/comm/HPL_packL.c: MPI_Get_address and MPI_Type_create_struct
-  replace MPI_Address and MPI_Type_struct, which MPI-3 removed.
-* makes/Make.ptest: builds bin/<arch>/xhpl and copies HPL.dat beside it.
-* testing/ptest/HPL.dat: a small default input (one N=1000 test, 1 x 1).
-* setup/Make.Linux_generic: mpicc + -lblas.
-* lib/arch/ (HPCC's build files) removed.
-
-Output
-------
-The output is HPL 2.0's: the "HPLinpack 2.0" banner, the parameter echo,
-result rows "WR11C2R4  N  NB  P  Q  Time  Gflops" with Gflops printed in
-%e form, one scaled residual line per test and the closing summary.  HPL
-2.1 and later also print the HPL_pdgesv() start/end time lines and more
-digits; this version does not.
-EOF
+    rm -rf "${TREE:?}/lib"
+    patch --quiet --forward -d "$TREE" -p1 < "$PATCH" ||
+        die "$PATCH does not apply to hpcc's hpl/"
 }
 
 # --------------------------------------------------------------------------
@@ -514,5 +209,6 @@ main() {
     printf '%s\n' "$sum"
 }
 
+PATCH=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../roles/hpl/files" && pwd)/hpl-2.0-hpcc-standalone.patch
 TREE=
 main "$@"
