@@ -14,6 +14,9 @@ The rules (netlib HPL FAQ/TUNING):
   memory per rank (about 80 % leaves room for the OS and MPI; swapping ruins the run);
 * P * Q equals the number of ranks with P <= Q, as square as possible unless a flat
   (1 x ranks) grid is asked for.
+
+And two that sweeps on the project's machines taught (see ``small_n_nb`` and ``depth_for``):
+a small N wants a smaller block, and one node wants no look-ahead.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,6 +39,15 @@ DEFAULT_NB = {
     'reference': 64,
 }
 FALLBACK_NB = 192
+# The default NB shrinks when N is under this many blocks: the panel factorisation (about
+# NB/N of the work, at a fraction of DGEMM's rate) then costs more than a bigger block
+# gains. Medians of interleaved sweeps, 2-core Zen 4 VM, OpenBLAS 0.3.21, 1 x 2, 2026-12-05:
+#   N=3072   NB 32-96: 68.5-69.4  128: 66.5  192: 64.6 GFLOPS (432 tests, in tests/unit/fixtures/sweep)
+#   N=4992   NB 96: 81.7  128: 80.8  160: 80.4  192: 75.8  256: 77.6 GFLOPS (three of each)
+#   N=12000  NB 128: 91.6  192: 93.4  256: 93.8 GFLOPS (depth 0, two of each)
+# N / 40 rounded down to a multiple of 32 picks 64, 96 and the default there.
+MIN_BLOCKS = 40
+NB_STEP = 32
 GRID_SHAPES = ('square', 'flat')
 MAX_MEMORY_FRACTION = 0.95
 
@@ -71,6 +83,26 @@ def hpl_grid(ranks, shape='square'):
     while ranks % p:
         p -= 1
     return [p, ranks // p]
+
+
+def small_n_nb(n, nb):
+    """The block size for a run of size ``n`` whose default block is ``nb``: ``nb``, or for
+    fewer than ``MIN_BLOCKS`` blocks, N / MIN_BLOCKS down to a multiple of 32 (at least 32)."""
+    if n >= MIN_BLOCKS * nb:
+        return nb
+    return min(nb, max(NB_STEP, n // MIN_BLOCKS // NB_STEP * NB_STEP))
+
+
+def depth_for(node_count):
+    """HPL's look-ahead depth: 0 on one node, 1 across several.
+
+    Look-ahead factors the next panel while the update runs, to hide the panel's broadcast
+    over the network. On one node there is no network to hide and it only splits the
+    update: depth 0 ran faster in every interleaved pair on a 2-core Zen 4 VM, 1 x 2,
+    OpenBLAS 0.3.21 (medians: N=3072 67.3 against 64.3, N=4992 81.7 against 78.1,
+    N=12000 92.8 against 90.8 GFLOPS). Across nodes 1 stays, netlib's advice.
+    """
+    return 0 if node_count == 1 else 1
 
 
 def hpl_problem_size(memory_bytes_per_rank, ranks, nb, memory_fraction=0.8):
@@ -222,31 +254,46 @@ def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='squar
                calibration=None):
     """Size an HPL run for a cluster.
 
-    Returns a dict with ``n``, ``nb``, ``p``, ``q``, ``ranks``, ``bounding_node``,
+    Returns a dict with ``n``, ``nb`` (the BLAS's default unless given, smaller for a small N:
+    ``small_n_nb``), ``p``, ``q``, ``depth`` (``depth_for``), ``ranks``, ``bounding_node``,
     ``memory_per_rank_bytes`` (the bounding share), per-node usage in ``nodes``, the
     ``hostfile`` lines, what capped N (``limited_by``) and human-readable ``warnings``.
     """
     nodes = normalise_nodes(nodes)
     memory_fraction = _fraction(memory_fraction)
-    nb = default_nb(blas) if nb is None else _positive_int(nb, 'nb')
-    warnings = _setting_warnings(nb, memory_fraction)
     ranks = sum(n['ranks'] for n in nodes)
     bounding = _bounding_node(nodes)
-    n_value, limited_by = _n_by_memory(bounding, ranks, nb, memory_fraction), 'memory'
-    if max_n is not None:
-        n_value, limited_by = _capped((n_value, limited_by), _n_by_max_n(max_n, nb), 'max_n')
-    time_budget = None
-    if max_seconds is not None:
+
+    def size(nb):
+        n_value, limited_by = _n_by_memory(bounding, ranks, nb, memory_fraction), 'memory'
+        if max_n is not None:
+            n_value, limited_by = _capped((n_value, limited_by), _n_by_max_n(max_n, nb), 'max_n')
+        if max_seconds is None:
+            return n_value, limited_by, None
         rate, overhead = _rate(expected_gflops, overhead_seconds_per_n2, calibration)
         seconds = _positive_number(max_seconds, 'max_seconds')
         n_value, limited_by = _capped((n_value, limited_by), _n_by_seconds(seconds, rate, nb, overhead), 'max_seconds')
-        time_budget = {'seconds': seconds, 'expected_gflops': round(rate, 3), 'overhead_seconds_per_n2': overhead,
-                       'estimated_seconds': round(seconds_for(n_value, rate) + overhead * n_value ** 2, 1)}
+        return n_value, limited_by, {
+            'seconds': seconds, 'expected_gflops': round(rate, 3), 'overhead_seconds_per_n2': overhead,
+            'estimated_seconds': round(seconds_for(n_value, rate) + overhead * n_value ** 2, 1)}
+
+    if nb is None:
+        # The BLAS's block, or a smaller one when N comes out small with it.
+        nb = default_nb(blas)
+        n_value, limited_by, time_budget = size(nb)
+        if small_n_nb(n_value, nb) != nb:
+            nb = small_n_nb(n_value, nb)
+            n_value, limited_by, time_budget = size(nb)
+    else:
+        nb = _positive_int(nb, 'nb')
+        n_value, limited_by, time_budget = size(nb)
+    warnings = _setting_warnings(nb, memory_fraction)
     p, q = hpl_grid(ranks, grid_shape)
     usage = _memory_use(nodes, n_value, ranks, memory_fraction)
     warnings += _idle_warning(usage, bounding, memory_fraction)
     return {
-        'n': n_value, 'nb': nb, 'p': p, 'q': q, 'ranks': ranks, 'grid_shape': grid_shape,
+        'n': n_value, 'nb': nb, 'p': p, 'q': q, 'depth': depth_for(len(nodes)), 'ranks': ranks,
+        'grid_shape': grid_shape,
         'memory_fraction': memory_fraction, 'bounding_node': bounding['name'],
         'memory_per_rank_bytes': bounding['memory_per_rank_bytes'],
         'matrix_bytes': BYTES_PER_ELEMENT * n_value ** 2, 'limited_by': limited_by,

@@ -71,6 +71,9 @@ options:
     description:
       - HPL block size. Defaults by O(blas) (openblas 192, blis 256, atlas 256,
         reference 64), or 192 if O(blas) is not given.
+      - The default shrinks when N comes out under 40 blocks with it - to N / 40 down to a
+        multiple of 32, at least 32 - and N is sized again with the smaller block - at a small
+        N the panel factorisation outweighs what a bigger block gains. A block given is kept.
     type: int
   blas:
     description: The BLAS library HPL links, to choose the default O(nb).
@@ -167,6 +170,13 @@ q:
   returned: success
   type: int
   sample: 4
+depth:
+  description:
+    - HPL's look-ahead depth - 0 when the run is on one node (nothing to hide behind it, and
+      it splits the update), 1 across nodes.
+  returned: success
+  type: int
+  sample: 1
 ranks:
   description: Total MPI ranks, P x Q.
   returned: success

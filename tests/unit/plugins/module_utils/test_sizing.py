@@ -253,3 +253,26 @@ def test_the_published_rules_as_they_are_written():
     assert sizing.published_rules(64 * gib, 12)['rule_sqrt80'] == {'n': 82897, 'nb': 256, 'p': 3, 'q': 4}
     with pytest.raises(sizing.HplInputError):
         sizing.published_rules(0, 2)
+
+
+@pytest.mark.parametrize('n, nb, expected', [
+    (23424, 192, 192), (7680, 192, 192), (7679, 192, 160), (4992, 192, 96), (3072, 192, 64),
+    (1536, 192, 32), (500, 192, 32), (4992, 64, 64), (20000, 256, 256), (8000, 256, 192)])
+def test_a_small_n_gets_a_smaller_block_never_a_bigger_one(n, nb, expected):
+    assert sizing.small_n_nb(n, nb) == expected
+
+
+def test_the_default_block_shrinks_for_a_small_run_and_n_is_sized_again_with_it():
+    node = [{'name': 'vm', 'memory_mb': 256, 'cores': 2}]
+    small = sizing.hpl_params(node, blas='openblas')
+    # 0.8 * 256 MiB holds N = 5181: 4992 with NB 192 is under 40 blocks, so NB 96 and N 5088.
+    assert (small['nb'], small['n'], small['limited_by']) == (96, 5088, 'memory')
+    assert sizing.hpl_params(node, nb=192)['nb'] == 192  # a block asked for is kept
+    capped = sizing.hpl_params([{'name': 'vm', 'memory_mb': 24000, 'cores': 2}], max_n=2304)
+    assert (capped['nb'], capped['n'], capped['limited_by']) == (32, 2304, 'max_n')
+    assert sizing.hpl_params([{'name': 'vm', 'memory_mb': 24000, 'cores': 2}])['nb'] == 192
+
+
+def test_one_node_runs_without_look_ahead_a_cluster_with_it():
+    assert sizing.hpl_params([{'name': 'vm', 'memory_mb': 4096, 'cores': 4}])['depth'] == 0
+    assert sizing.hpl_params([{'name': 'pi%d' % i, 'memory_mb': 4096, 'cores': 4} for i in range(3)])['depth'] == 1
