@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat as hpl_dat_core
-from ansible_collections.picluster.hpl.plugins.module_utils import hpl_output, sizing, top500, tuning
+from ansible_collections.picluster.hpl.plugins.module_utils import bench, hpl_output, sizing, top500, tuning
 
 
 def _filter_errors(function):
@@ -100,6 +100,23 @@ def hpl_cluster_id(hosts, hostvars):
             'hpl': each('hpl_installed', ('method', 'version'))}
 
 
+@_filter_errors
+def hpl_bench_plan(what, n=None, ranks=None, row=None, repeats=1, sweep='full', memory_bytes=None):
+    """What one run of the side-by-side benchmark runs: its HPL.dat parameters."""
+    return bench.plan(what, n, ranks, row, repeats, sweep, memory_bytes)
+
+
+@_filter_errors
+def hpl_bench_table(runs, dgemm_gflops=None, meta=None):
+    """The rows each method measured -> the side-by-side benchmark's table and document."""
+    if not isinstance(runs, dict):
+        raise TypeError('expected a mapping of method to its runs, got %r' % (runs,))
+    unknown = sorted(set(runs) - set(bench.METHODS))
+    if unknown:
+        raise ValueError('%s: not one of %s' % (', '.join(unknown), ', '.join(bench.METHODS)))
+    return bench.table(runs, None if dgemm_gflops is None else float(dgemm_gflops), meta)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -112,4 +129,6 @@ class FilterModule(object):
             'hpl_tune_step': hpl_tune_step,
             'hpl_tune_result': hpl_tune_result,
             'hpl_cluster_id': hpl_cluster_id,
+            'hpl_bench_plan': hpl_bench_plan,
+            'hpl_bench_table': hpl_bench_table,
         }

@@ -128,3 +128,14 @@ def tuned_vars(row):
             'benchmark_hpl_dat': {'grids': [[row['p'], row['q']]], 'bcasts': [row['bcast']],
                                   'depths': [row['depth']], 'pfacts': [row['pfact']], 'rfacts': [row['rfact']],
                                   'nbmins': [row['nbmin']], 'ndivs': [row['ndiv']]}}
+
+
+def vars_settings(tuned):
+    """The tune role's vars (as :func:`tuned_vars` gives them) back as a row's settings."""
+    hpl_dat_lists = tuned['benchmark_hpl_dat']
+    (p, q), = hpl_dat_lists['grids']
+    settings = {'nb': tuned['benchmark_nb'], 'p': p, 'q': q}
+    for key, name in (('bcast', 'bcasts'), ('depth', 'depths'), ('pfact', 'pfacts'), ('rfact', 'rfacts'),
+                      ('nbmin', 'nbmins'), ('ndiv', 'ndivs')):
+        (settings[key],) = hpl_dat_lists[name]
+    return settings

@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
-from ansible_collections.picluster.hpl.plugins.module_utils import blas_kernel, results
+from ansible_collections.picluster.hpl.plugins.module_utils import bench, blas_kernel, hpl_dat, results
 from helpers import ROOT, ansible_env, install_built_collection, key_value, run
 
 pytestmark = pytest.mark.slow
@@ -98,7 +98,8 @@ def extra_vars(**values):
 
 
 def test_run_command_benchmarks_this_machine(tmp_path):
-    """The README's run command: hpcc from the package archive, about two minutes."""
+    """The README's run command: xhpl built from the HPL in Debian's hpcc source, the
+    package archive its only source, most of the run spent in HPL."""
     started = time.time()
     result = run([os.path.join(ROOT, 'run')] + extra_vars(benchmark_max_seconds=45),
                  ansible_env(os.path.join(ROOT, '.cache', 'collections'), results_dir=tmp_path))
@@ -106,8 +107,9 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     assert result.returncode == 0, result.stdout[-5000:]
     assert 'no role of picluster.hpl reads it' not in result.stdout
     (doc,) = documents(tmp_path)
-    print('first run: %.0f s, %.2f GFLOPS, %.1f%% of DGEMM %.1f GFLOPS'
-          % (elapsed, doc['best']['gflops'], 100 * doc['efficiency_vs_dgemm'], doc['dgemm_gflops']))
+    print('first run: %.0f s, %.2f GFLOPS, %.1f%% of DGEMM %.1f GFLOPS, %.0f s in the solve'
+          % (elapsed, doc['best']['gflops'], 100 * doc['efficiency_vs_dgemm'], doc['dgemm_gflops'],
+             doc['best']['time_s']))
 
     assert doc['status'] == 'passed' and doc['best']['gflops'] > 0
     assert all(row['status'] == 'passed' and row['residual'] < 16 for row in doc['results'])
@@ -119,7 +121,10 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     assert sizing['bounding_node'] == 'localhost' and sizing['limited_by'] == 'max_seconds'
     assert doc['hpl_dat']['ns'] == [sizing['n']] and doc['hpl_dat']['threshold'] == 16.0
 
-    assert doc['hpl']['method'] == 'hpcc' and doc['hpl']['version'] == '2.0'
+    hpl = doc['hpl']
+    assert (hpl['method'], hpl['version'], hpl['build']['source_sha256']) == (
+        'hpcc_source', '2.0', '0a6fef7ab9f3347e549fed65ebb98234feea9ee18aea0c8f59baefbe3cf7ffb8')
+    assert hpl['binary'].startswith('/home/hpl/hpl/hpl-2.0-hpcc-') and hpl['binary'].endswith('/bin/picluster/xhpl')
     mpirun = subprocess.run(['mpirun', '--version'], stdout=subprocess.PIPE, universal_newlines=True, check=True)
     assert doc['mpi']['name'] == 'openmpi' and doc['mpi']['version'] in mpirun.stdout
     assert doc['blas']['name'] == 'openblas' and doc['blas']['version'].startswith('0.3.')
@@ -129,8 +134,8 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     in_container = os.path.exists('/.dockerenv') or os.path.exists('/run/.containerenv')
     assert doc['boot_medium'] == doc['nodes'][0]['boot_medium'] == ('container' if in_container else 'disk')
     assert doc['nodes'][0]['overclocks'] == {}
-    # hpcc measured DGEMM, STREAM and the network as well.
-    assert doc['hpcc']['HPL_N'] == sizing['n'] and doc['hpcc']['StarSTREAM_Triad'] > 0
+    # xhpl alone: the run's time is its one solve's, not HPC Challenge's other tests.
+    assert 'hpcc' not in doc and 'HPLinpack 2.0' in doc['output']
     assert 0.3 < doc['efficiency_vs_dgemm'] < 1.2
     assert doc['top500']['summary'].startswith('%.2f GFLOPS' % best['gflops'])
     assert 'HPL PASSED: %.2f GFLOPS' % best['gflops'] in result.stdout
@@ -138,9 +143,8 @@ def test_run_command_benchmarks_this_machine(tmp_path):
 
     # mpirun ran as the unprivileged user, in a run directory of its own.
     run_dir = doc["run"]
-    hpl = pwd.getpwnam('hpl')
-    outputs = glob.glob('/home/hpl/benchmark/*/hpccoutf.txt')
-    assert outputs and all(os.stat(path).st_uid == hpl.pw_uid for path in outputs)
+    outputs = glob.glob('/home/hpl/benchmark/*/mpirun.log')
+    assert outputs and all(os.stat(path).st_uid == pwd.getpwnam('hpl').pw_uid for path in outputs)
     assert run_dir['rc'] == 0
 
 
@@ -333,13 +337,14 @@ def test_source_method_builds_and_runs_from_a_local_mirror(tmp_path, collections
     assert 'libmpi.so.40' in libraries
 
 
-def test_failed_residual_fails_the_play_after_the_result_is_written(tmp_path, collections_dir, hpl_mirror):
+def test_failed_residual_fails_the_play_after_the_result_is_written(tmp_path, collections_dir):
     # A threshold no residual can meet: HPL still exits 0.
     result, report = playbook([os.path.join(ROOT, 'site.yml')] + extra_vars(
-        benchmark_max_seconds=None, benchmark_max_n=2304, benchmark_threshold=1e-20, **hpl_mirror),
+        benchmark_max_seconds=None, benchmark_max_n=2304, benchmark_threshold=1e-20),
         tmp_path, collections_dir)
     assert result.returncode == 2
-    assert "HPL FAILED (mpirun exit 0): WR11C2R4" in result.stdout
+    # One node: no look-ahead (depth 0), and NB 32 for so small an N.
+    assert "HPL FAILED (mpirun exit 0): WR01C2R4" in result.stdout
     (doc,) = documents(tmp_path)
     # The residual judges the kernel too: the failure names the one the ranks ran.
     assert 'with the BLAS kernel %s (%s)' % (doc['blas']['kernel'], doc['blas']['kernel_source']) \
@@ -371,7 +376,7 @@ def test_source_build_happens_again_only_when_something_changed(tmp_path, collec
     assert 'openblas-pthread/libblas.so.3' in xhpl_libraries(hpl_mirror)
 
 
-def test_tune_finds_a_winner_keeps_it_and_site_runs_with_it(tmp_path, collections_dir, hpl_mirror):
+def test_tune_finds_a_winner_keeps_it_and_site_runs_with_it(tmp_path, collections_dir):
     """tune.yml on this machine with a small budget: every stage's rows in the winner's
     document, the winner in the inventory's group_vars, nothing searched again on a second
     run, and the next site.yml on that inventory runs with the winner."""
@@ -381,9 +386,10 @@ def test_tune_finds_a_winner_keeps_it_and_site_runs_with_it(tmp_path, collection
     inventory = tmp_path / 'inventory.yml'
     inventory.write_text('cluster:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
                          '      ansible_python_interpreter: /usr/bin/python3\n'
-                         '  vars:\n    benchmark_max_n: 2304\n    benchmark_max_seconds: null\n    benchmark_poll: 1\n')
+                         '  vars:\n    hpl_install_method: hpcc_source\n    benchmark_max_n: 2304\n'
+                         '    benchmark_max_seconds: null\n')
     results_dir = tmp_path / 'results'
-    options = extra_vars(tune_n=1536, tune_max_minutes=3, **hpl_mirror)
+    options = extra_vars(tune_n=1536, tune_max_minutes=3)
     tune = [os.path.join(ROOT, 'playbooks', 'tune.yml'), '-i', str(inventory)] + options
     started = time.time()
     result, report = playbook(tune, results_dir, collections_dir, json_output=True)
@@ -400,7 +406,7 @@ def test_tune_finds_a_winner_keeps_it_and_site_runs_with_it(tmp_path, collection
     assert winner['gflops'] == max(row['gflops'] for row in tuning['rows'] if row['status'] == 'passed')
     # The confirmation ran the winner at the benchmark's own size, and the defaults beside it.
     assert confirmed['best']['tv'] == winner['tv'] and confirmed['best']['nb'] == winner['nb']
-    assert confirmed['best']['n'] == 2304 // winner['nb'] * winner['nb'] and docs[-2]['best']['nb'] == 192
+    assert confirmed['best']['n'] == 2304 // winner['nb'] * winner['nb'] and docs[-2]['best']['nb'] == 32
     kept_file = tmp_path / 'group_vars' / 'cluster' / 'picluster_hpl_tuned.yml'
     kept = yaml.safe_load(kept_file.read_text())
     # The winner is kept only if it ran faster than the defaults at full size.
@@ -423,7 +429,7 @@ def test_tune_finds_a_winner_keeps_it_and_site_runs_with_it(tmp_path, collection
     assert [outcome for play, task, outcome in task_results(report) if outcome.get('changed')] == []
     assert len(documents(results_dir)) == len(docs)
 
-    site, _report = playbook([os.path.join(ROOT, 'site.yml'), '-i', str(inventory)] + extra_vars(**hpl_mirror),
+    site, _report = playbook([os.path.join(ROOT, 'site.yml'), '-i', str(inventory)],
                              results_dir, collections_dir)
     assert site.returncode == 0, site.stdout[-5000:]
     used = documents(results_dir)[-1]
@@ -431,14 +437,66 @@ def test_tune_finds_a_winner_keeps_it_and_site_runs_with_it(tmp_path, collection
         assert used['hpl_dat']['nbs'] == [winner['nb']] and used['hpl_dat']['bcasts'] == [winner['bcast']]
         assert used['hpl_dat']['depths'] == [winner['depth']] and used['best']['tv'] == winner['tv']
     else:
-        assert used['hpl_dat']['nbs'] == [192] and used['best']['tv'] == 'WR11C2R4'
+        assert used['hpl_dat']['nbs'] == [32] and used['best']['tv'] == 'WR01C2R4'
 
     # Tuned with another MPI: site.yml refuses the winner, and says what to do.
     kept['picluster_hpl_tuned']['cluster']['mpi'] = ['mpich 4.0.2']
     kept_file.write_text(yaml.safe_dump(kept))
-    stale, _report = playbook([os.path.join(ROOT, 'site.yml'), '-i', str(inventory)] + extra_vars(**hpl_mirror),
+    stale, _report = playbook([os.path.join(ROOT, 'site.yml'), '-i', str(inventory)],
                               results_dir, collections_dir)
     assert stale.returncode != 0 and 'run the tune playbook again' in ' '.join(stale.stdout.split())
+
+
+def test_bench_fast_mode_runs_every_method_and_computes_the_table_from_the_rows(tmp_path):
+    """./bench --fast, as the README gives it: every method runs on this machine, the table
+    is saved as JSON and Markdown, and its medians and ratios are those of the rows HPL
+    printed in each run's own results document."""
+    kept = os.path.join(ROOT, 'inventory', 'group_vars', 'cluster', 'picluster_hpl_tuned.yml')
+    kept_before = os.path.exists(kept)
+    started = time.time()
+    result = run([os.path.join(ROOT, 'bench'), '--fast'],
+                 ansible_env(os.path.join(ROOT, '.cache', 'collections'), results_dir=tmp_path))
+    assert result.returncode == 0, result.stdout[-5000:]
+    (table_path,) = glob.glob(str(tmp_path / 'bench' / 'bench-*.json'))
+    with open(table_path) as handle:
+        table = json.load(handle)
+    rows = dict((row['method'], row) for row in table['rows'])
+    assert [row['method'] for row in table['rows']] == list(bench.METHODS)
+    print('bench --fast: %.0f s, N=%d, defaults %.3f and tune %.3f of the sweep\'s best' % (
+        time.time() - started, table['n'], rows['defaults']['ratio_to_sweep_best'], rows['tune']['ratio_to_sweep_best']))
+
+    # The sizing run is the defaults as a user gets them, for 24 MiB; the sweep ran at its N.
+    docs = documents(tmp_path)
+    sizing = docs[0]['sizing']
+    assert (sizing['n'], sizing['nb'], sizing['limited_by']) == (table['n'], 192, 'memory')
+    ranks = sizing['ranks']
+    trimmed = hpl_dat.count_tests(bench.plan('sweep', table['n'], ranks, sweep='trim'))
+    assert table['sweep_tests'] == trimmed + 27 and table['sweep_wall_s'] > 0 and table['sweep'] == 'trim'
+    assert 0 < table['tune_wall_s'] and table['tune_tests'] >= 6
+    # The side-by-side runs are the last five documents, in the table's order, each its
+    # choice run twice: the table's figures are theirs.
+    for method, doc in zip(bench.METHODS, docs[-5:]):
+        row = rows[method]
+        assert doc['hpl_dat']['ns'] == [row['n']] * 2 and doc['hpl_dat']['nbs'] == [row['nb']]
+        rates = sorted(r['gflops'] for r in doc['results'] if r['status'] == 'passed')
+        assert row['gflops_median'] == pytest.approx(sum(rates) / len(rates), abs=1e-3)
+        assert (row['gflops_min'], row['gflops_max']) == (rates[0], rates[-1])
+        assert row['ratio_to_sweep_best'] == round(row['gflops_median'] / rows['sweep_best']['gflops_median'], 4)
+        assert row['ratio_to_dgemm'] == round(row['gflops_median'] / docs[0]['dgemm_gflops'], 4)
+    rules = bench.plan('rules', ranks=ranks, memory_bytes=24 * 2 ** 20)
+    for method in ('rule_top500_benchmark', 'rule_sqrt80'):
+        assert (rows[method]['n'], rows[method]['nb']) == (rules[method]['ns'][0], rules[method]['nbs'][0])
+    assert rows['dgemm']['gflops_median'] == docs[0]['dgemm_gflops'] and rows['dgemm']['ratio_to_dgemm'] == 1.0
+    assert set(table['checks']) == {'defaults_within_target', 'tune_within_target', 'tune_time_within_target',
+                                    'defaults_ahead_of_rules', 'tune_ahead_of_rules'}
+    assert all(isinstance(value, bool) for value in table['checks'].values())
+
+    with open(table_path[:-len('.json')] + '.md') as handle:
+        markdown = handle.read()
+    assert '| method | GFLOPS median |' in markdown and '| sweep_best | ' in markdown and 'Tuning took' in markdown
+    # The tune role's winner stays beside the table, out of the inventory.
+    assert glob.glob(str(tmp_path / 'bench' / 'bench-*-tuned.yml'))
+    assert os.path.exists(kept) == kept_before
 
 
 def test_wrong_checksum_stops_before_anything_is_unpacked(tmp_path, collections_dir, hpl_mirror):
@@ -448,6 +506,13 @@ def test_wrong_checksum_stops_before_anything_is_unpacked(tmp_path, collections_
     assert 'did not match' in failed[0][1]
     assert not list(task_results(report, 'Unpack the HPL source'))
     assert not os.path.exists('/home/hpl/hpl/hpl-%s' % wrong[:16])
+    # Another file served as Debian's hpcc source: refused the same way, before the patch.
+    report, failed = refused_install(extra_vars(hpl_install_method='hpcc_source', hpl_build_root='/home/hpl/tampered',
+                                                hpl_hpcc_source_url=hpl_mirror['hpl_source_url']),
+                                     tmp_path, collections_dir)
+    assert [task for task, msg in failed] == ["Download Debian's hpcc source and check its sha256"]
+    assert not list(task_results(report, 'Unpack HPL from it and apply the patch'))
+    assert not glob.glob('/home/hpl/tampered/hpl-*')
 
 
 def test_source_build_without_mpi_compilers_says_what_to_change(tmp_path, collections_dir, hpl_mirror):

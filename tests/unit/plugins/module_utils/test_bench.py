@@ -1,0 +1,132 @@
+"""The side-by-side benchmark's plans and table: the sweep is every combination the issue
+names (checked against a sweep recorded with HPL), each plan is an HPL.dat HPL reads, and
+the ratios come from the measured rows."""
+
+import itertools
+
+import pytest
+
+from ansible_collections.picluster.hpl.plugins.module_utils import bench, hpl_dat, hpl_output, sizing, tuning
+from conftest import read_fixture
+
+
+def combinations(params):
+    return set(itertools.product(params['nbs'], [tuple(grid) for grid in params['grids']], params['bcasts'],
+                                 params['depths'], params['pfacts'], params['rfacts'], params['nbmins']))
+
+
+def recorded(name):
+    return hpl_output.parse_hpl_output(read_fixture('sweep', name + '.out'))['results']
+
+
+def test_the_full_sweep_is_what_hpl_ran_in_the_recorded_one():
+    """The recorded sweep on 2 ranks ran every NB 32 ... 384 by 32, both grids, BCAST 0-5
+    and DEPTH 0-2: the plan asks for exactly those tests, and then the 27 at its best."""
+    rows = recorded('zen4-2ranks-n3072')
+    params = bench.plan('sweep', 3072, 2)
+    assert params['ns'] == [3072] and hpl_dat.count_tests(params) == 432
+    ran = set((row['nb'], (row['p'], row['q']), row['bcast'], row['depth'], row['pfact'], row['rfact'], row['nbmin'])
+              for row in rows)
+    assert combinations(params) == ran
+    best = tuning.best(rows)
+    refine = bench.plan('refine', 3072, row=best)
+    assert hpl_dat.count_tests(refine) == 27
+    refined = recorded('zen4-2ranks-n3072-factorisation-best')
+    assert combinations(refine) == set((row['nb'], (row['p'], row['q']), row['bcast'], row['depth'], row['pfact'],
+                                        row['rfact'], row['nbmin']) for row in refined)
+
+
+@pytest.mark.parametrize('ranks', [1, 2, 3, 4, 6, 8, 12, 16, 48])
+@pytest.mark.parametrize('sweep', ['full', 'trim'])
+def test_every_plan_is_an_hpl_dat_that_hpl_takes(ranks, sweep):
+    params = bench.plan('sweep', 4032, ranks, sweep=sweep)
+    assert hpl_dat.parse_hpl_dat(hpl_dat.render_hpl_dat(params))['ns'] == [4032]
+    assert all(p * q == ranks for p, q in params['grids'])
+    if sweep == 'full':
+        assert len(params['grids']) == len([p for p in range(1, ranks + 1) if ranks % p == 0])
+    else:
+        assert all(p <= q for p, q in params['grids']) and params['nbs'] == [64, 128, 192, 256, 320, 384]
+        assert 6 * hpl_dat.count_tests(params) <= hpl_dat.count_tests(bench.plan('sweep', 4032, ranks))
+    best = dict(tuning.START, p=params['grids'][-1][0], q=params['grids'][-1][1], nb=params['nbs'][-1])
+    for what in ('refine', 'repeat'):
+        hpl_dat.parse_hpl_dat(hpl_dat.render_hpl_dat(bench.plan(what, 4032, row=best, repeats=3)))
+
+
+def test_more_grids_than_hpl_reads_in_one_run_asks_for_the_trimmed_sweep():
+    with pytest.raises(sizing.HplInputError, match='bench_sweep=trim'):
+        bench.plan('sweep', 4032, 720)
+    assert len(bench.plan('sweep', 4032, 720, sweep='trim')['grids']) == 15
+
+
+def test_a_repeat_runs_the_choice_n_times_whatever_form_it_comes_in():
+    row = tuning.best(recorded('zen4-2ranks-n3072'))
+    repeated = bench.plan('repeat', 4992, row=row, repeats=3)
+    assert repeated['ns'] == [4992] * 3 and hpl_dat.count_tests(repeated) == 3
+    assert (repeated['nbs'], repeated['grids'], repeated['bcasts'], repeated['depths']) == (
+        [row['nb']], [[row['p'], row['q']]], [row['bcast']], [row['depth']])
+    # The tune role's vars file gives the same run.
+    assert bench.plan('repeat', 4992, row=tuning.tuned_vars(row), repeats=3) == repeated
+    # A rule names N, NB and the grid alone: the rest is the benchmark role's.
+    assert bench.plan('repeat', 4514, row={'n': 4514, 'nb': 256, 'p': 1, 'q': 2}, repeats=2) == {
+        'ns': [4514, 4514], 'nbs': [256], 'grids': [[1, 2]]}
+    with pytest.raises(sizing.HplInputError, match='nb, p and q'):
+        bench.plan('repeat', 4992, row={'nb': 192})
+
+
+def test_the_rules_as_published_for_a_memory_budget():
+    rules = bench.plan('rules', ranks=2, repeats=3, memory_bytes=256 * 2 ** 20)
+    # 0.9 * sqrt(0.75 * 2**28 / 8) = 4514.9, not rounded to NB; sqrt(0.8 * 2**28 / 8) = 5181.1
+    assert rules['rule_top500_benchmark'] == {'ns': [4514] * 3, 'nbs': [256], 'grids': [[1, 2]]}
+    assert rules['rule_sqrt80'] == {'ns': [5181] * 3, 'nbs': [71], 'grids': [[1, 2]]}
+    with pytest.raises(sizing.HplInputError):
+        bench.plan('rules', ranks=2, memory_bytes=-1)
+
+
+def test_spread_counts_failed_runs_but_takes_the_median_of_those_that_passed():
+    rows = [{'gflops': g, 'status': 'passed'} for g in (50.0, 52.0, 51.0, 60.0)]
+    assert bench.spread(rows) == {'gflops_median': 51.5, 'gflops_min': 50.0, 'gflops_max': 60.0, 'runs': 4,
+                                  'passed': 4}
+    rows.append({'gflops': 99.0, 'status': 'failed'})
+    assert bench.spread(rows)['gflops_median'] == 51.5 and bench.spread(rows)['runs'] == 5
+    assert bench.spread([])['gflops_median'] is None
+
+
+def test_the_table_takes_its_ratios_from_the_measured_medians():
+    rows = recorded('zen4-2ranks-n3072')
+    best = tuning.best(rows)
+    same = [r for r in rows if tuning.settings(r) == tuning.settings(best)]
+
+    def like(settings, *rates):
+        return [dict(settings, gflops=rate, status='passed', n=3072, time_s=0.3) for rate in rates]
+    runs = {
+        'defaults': {'rows': like(best, 60.0, 62.0, 61.0), 'wall_s': 9.0},
+        'tune': {'rows': like(best, 63.0, 62.0, 64.0), 'wall_s': 9.0, 'search_wall_s': 40.0, 'search_tests': 29},
+        'sweep_best': {'rows': like(best, 63.5, 64.0, 64.5), 'wall_s': 9.0, 'search_wall_s': 220.0,
+                       'search_tests': len(rows) + 27},
+        'rule_top500_benchmark': {'rows': like(dict(best, nb=256), 55.0, 56.0, 57.0), 'wall_s': 9.0},
+        'rule_sqrt80': {'rows': like(dict(best, nb=55), 58.0, 50.0, 59.0), 'wall_s': 9.0},
+    }
+    document = bench.table(runs, dgemm_gflops=105.0, meta={'ranks': 2})
+    by = dict((row['method'], row) for row in document['rows'])
+    assert [row['method'] for row in document['rows']] == list(bench.METHODS)
+    assert by['sweep_best']['gflops_median'] == 64.0 and by['sweep_best']['ratio_to_sweep_best'] == 1.0
+    assert by['defaults']['ratio_to_sweep_best'] == round(61.0 / 64.0, 4)
+    assert by['tune']['ratio_to_dgemm'] == round(63.0 / 105.0, 4)
+    assert by['dgemm']['gflops_median'] == 105.0 and by['rule_sqrt80']['gflops_min'] == 50.0
+    assert by['defaults']['memory_bytes'] == 8 * 3072 ** 2 and by['defaults']['nb'] == best['nb']
+    assert document['tune_time_ratio'] == round(40.0 / 220.0, 4) and document['ranks'] == 2
+    assert document['checks'] == {'defaults_within_target': False, 'tune_within_target': True,
+                                  'tune_time_within_target': True, 'defaults_ahead_of_rules': True,
+                                  'tune_ahead_of_rules': True}
+    table = document['markdown'].splitlines()
+    assert table[0].startswith('| method | GFLOPS median') and len([line for line in table if line.startswith('| ')]) == 8
+    assert '| defaults | 61.00 | 60.00 | 62.00 | 0.953 | 0.581 | 3072 |' in document['markdown']
+    assert 'Tuning took 40 s (29 tests), the sweep 220 s (459 tests): 18 % of its time.' in document['markdown']
+    assert 'Missed: defaults_within_target.' in document['markdown']
+
+
+def test_a_method_without_a_passed_row_has_no_ratio_and_no_verdict():
+    failed = [{'nb': 192, 'p': 1, 'q': 2, 'n': 2000, 'gflops': 50.0, 'status': 'failed'}]
+    document = bench.table({'defaults': {'rows': failed}, 'sweep_best': {'rows': []}})
+    assert document['rows'][0]['gflops_median'] is None and document['rows'][0]['ratio_to_sweep_best'] is None
+    assert document['checks']['defaults_within_target'] is None and document['checks']['tune_time_within_target'] is None
