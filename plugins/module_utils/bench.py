@@ -90,9 +90,7 @@ def _params(ns, at):
 def spread(rows):
     """Median, least and most GFLOPS of the rows whose residual passed, and how many ran."""
     rates = sorted(row['gflops'] for row in rows if row.get('status') == 'passed' and row.get('gflops'))
-    middle = len(rates) // 2
-    median = (rates[middle] if len(rates) % 2 else (rates[middle - 1] + rates[middle]) / 2.0) if rates else None
-    return {'gflops_median': _round(median), 'gflops_min': _round(rates[0] if rates else None),
+    return {'gflops_median': _median(rates), 'gflops_min': _round(rates[0] if rates else None),
             'gflops_max': _round(rates[-1] if rates else None), 'runs': len(rows), 'passed': len(rates)}
 
 
@@ -161,8 +159,8 @@ def _row(method, run):
     if first:
         row.update((key, first.get(key)) for key in SHOWN)
         row['memory_bytes'] = sizing.BYTES_PER_ELEMENT * first['n'] ** 2
-        times = sorted(r['time_s'] for r in measured if r.get('time_s') is not None)
-        row['time_s_median'] = times[len(times) // 2] if times else None
+        passed = [r for r in measured if r.get('status') == 'passed' and r.get('time_s') is not None]
+        row['time_s_median'] = _median([r['time_s'] for r in passed])
     row['wall_s'] = _round(run.get('wall_s'), 1)
     return row
 
@@ -200,6 +198,14 @@ def markdown(document):
 
 def _cell(value, form):
     return '' if value is None else form % value
+
+
+def _median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    if not values:
+        return None
+    return _round(values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2.0)
 
 
 def _ratio(value, reference):

@@ -4,6 +4,7 @@ the hpl user, alternatives) as the README's run command does."""
 
 import functools
 import glob
+import hashlib
 import http.server
 import json
 import os
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from ansible_collections.picluster.hpl.plugins.module_utils import bench, blas_kernel, hpl_dat, results
+from ansible_collections.picluster.hpl.plugins.module_utils import sizing as sizing_core
 from helpers import ROOT, ansible_env, install_built_collection, key_value, run
 
 pytestmark = pytest.mark.slow
@@ -146,6 +148,14 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     outputs = glob.glob('/home/hpl/benchmark/*/mpirun.log')
     assert outputs and all(os.stat(path).st_uid == pwd.getpwnam('hpl').pw_uid for path in outputs)
     assert run_dir['rc'] == 0
+
+
+def file_digest(path):
+    """The file's sha256, or None when there is none."""
+    if not os.path.exists(path):
+        return None
+    with open(path, 'rb') as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
 
 
 def library_probe(library):
@@ -452,7 +462,7 @@ def test_bench_fast_mode_runs_every_method_and_computes_the_table_from_the_rows(
     is saved as JSON and Markdown, and its medians and ratios are those of the rows HPL
     printed in each run's own results document."""
     kept = os.path.join(ROOT, 'inventory', 'group_vars', 'cluster', 'picluster_hpl_tuned.yml')
-    kept_before = os.path.exists(kept)
+    kept_before = file_digest(kept)
     started = time.time()
     result = run([os.path.join(ROOT, 'bench'), '--fast'],
                  ansible_env(os.path.join(ROOT, '.cache', 'collections'), results_dir=tmp_path))
@@ -466,10 +476,11 @@ def test_bench_fast_mode_runs_every_method_and_computes_the_table_from_the_rows(
         time.time() - started, table['n'], rows['defaults']['ratio_to_sweep_best'], rows['tune']['ratio_to_sweep_best']))
 
     # The sizing run is the defaults as a user gets them, for 24 MiB; the sweep ran at its N.
-    docs = documents(tmp_path)
-    sizing = docs[0]['sizing']
-    assert (sizing['n'], sizing['nb'], sizing['limited_by']) == (table['n'], 192, 'memory')
-    ranks = sizing['ranks']
+    docs = sorted(documents(tmp_path), key=lambda doc: doc['generated_at'])
+    sizing, ranks = docs[0]['sizing'], docs[0]['sizing']['ranks']
+    expected = sizing_core.hpl_params([{'name': 'localhost', 'memory_mb': 24, 'cores': ranks}], blas='openblas')
+    assert (sizing['n'], sizing['nb'], sizing['limited_by']) == (table['n'], expected['nb'], 'memory')
+    assert table['n'] == expected['n'] and docs[0]['hpl_dat']['depths'] == [0]
     trimmed = hpl_dat.count_tests(bench.plan('sweep', table['n'], ranks, sweep='trim'))
     assert table['sweep_tests'] == trimmed + 27 and table['sweep_wall_s'] > 0 and table['sweep'] == 'trim'
     assert 0 < table['tune_wall_s'] and table['tune_tests'] >= 6
@@ -496,7 +507,7 @@ def test_bench_fast_mode_runs_every_method_and_computes_the_table_from_the_rows(
     assert '| method | GFLOPS median |' in markdown and '| sweep_best | ' in markdown and 'Tuning took' in markdown
     # The tune role's winner stays beside the table, out of the inventory.
     assert glob.glob(str(tmp_path / 'bench' / 'bench-*-tuned.yml'))
-    assert os.path.exists(kept) == kept_before
+    assert file_digest(kept) == kept_before
 
 
 def test_wrong_checksum_stops_before_anything_is_unpacked(tmp_path, collections_dir, hpl_mirror):
