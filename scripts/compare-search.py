@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Compare the tune role's staged search with Optuna's samplers on recorded HPL sweeps.
 
 Each recorded sweep (tests/unit/fixtures/sweep/*.out, every NB x grid x BCAST x DEPTH at one

@@ -157,5 +157,6 @@ def test_site_refuses_a_bad_option_of_any_role_before_anything_changes(tmp_path,
         'Read the options, typed as meta/argument_specs.yml declares them',
         'Check the source settings', 'Check the benchmark user', 'Check the memory fraction',
         'Check the time budget', 'Check the HPL.dat lists', 'Check the peak and the mpirun arguments',
-        'Check the kernel names', 'Check the time budget and the test size'}
+        'Check the kernel names', 'Check the time budget and the test size', 'Check the hpcc source URL',
+        'Check how long a run may take and how often it is reported on', 'Check the memory budget and the repeats'}
     assert [play['play']['name'] for play in report['plays']] == ['Prepare the nodes']
