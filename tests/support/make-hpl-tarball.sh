@@ -11,8 +11,9 @@
 #   netlib's hpl-2.3.tar.gz cannot be fetched from the project's machines, but
 #   Debian's archive can.  Debian's "hpcc" source package (HPC Challenge 1.5.0)
 #   carries a copy of HPL 2.0 in its hpl/ directory, wired into HPCC through a
-#   few hooks.  This script downloads hpcc_1.5.0.orig.tar.gz with
-#   `apt-get source --download-only`, checks its pinned sha256, and turns hpl/
+#   few hooks.  This script downloads hpcc_1.5.0.orig.tar.gz from the pool of
+#   the Debian archive apt already uses (as the hpl role's hpcc_source method
+#   does), checks its pinned sha256, and turns hpl/
 #   back into a tree that builds on its own, the netlib way:
 #       cp setup/Make.Linux_generic Make.Linux_generic
 #       make arch=Linux_generic          # -> bin/Linux_generic/xhpl
@@ -27,15 +28,13 @@
 #
 # Network: only the first run needs Debian's archive.  The orig tarball is
 # kept in ${PICLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/picluster}; put
-# it there by hand to run fully offline.  The system's apt configuration is
-# never changed: a private source list, list directory and cache directory
-# are used for the one `apt-get update` / `apt-get source` pair.
+# it there by hand to run fully offline.  apt's own downloader fetches it, so
+# apt's proxy settings apply; the apt configuration is only read.
 #
 # Environment:
 #   PICLUSTER_CACHE   cache directory (see above)
-#   HPL_APT_DEBSRC    complete deb-src line to use instead of the one derived
-#                     from the system's configured Debian archive, e.g.
-#                     "deb-src [signed-by=/path/key.gpg] URI SUITE main"
+#   HPL_DEBIAN_ARCHIVE  archive URI to use instead of the one apt uses, e.g.
+#                     "http://deb.debian.org/debian/"
 #   SOURCE_DATE_EPOCH mtime stamped on every archive member (default below)
 
 set -euo pipefail
@@ -66,75 +65,32 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 # Step 1: the orig tarball, from the cache or from Debian's archive.
 # --------------------------------------------------------------------------
 
-# Print the deb-src line for Debian's main archive.  Derived from the deb
-# entries apt already uses on this system, so no mirror is hard-coded here.
-debsrc_line() {
-    if [[ -n ${HPL_APT_DEBSRC:-} ]]; then
-        printf '%s\n' "$HPL_APT_DEBSRC"
+# Print the URI of the Debian (or Raspbian) archive apt already uses: the main
+# suite's, not -updates' or -security's.
+archive_uri() {
+    if [[ -n ${HPL_DEBIAN_ARCHIVE:-} ]]; then
+        printf '%s\n' "${HPL_DEBIAN_ARCHIVE%/}/"
         return
     fi
-    local uri_suite key opts=""
-    # The main suite is the one without a dash (bookworm, not
-    # bookworm-updates / bookworm-security).
+    local uri
     # shellcheck disable=SC2016  # $(...) here is apt's format syntax
-    uri_suite=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' \
-                    'Origin: Debian' 'Identifier: Packages' 2>/dev/null |
-                awk '$2 !~ /-/ { print; exit }')
-    [[ -n $uri_suite ]] ||
-        die "no Debian archive in the apt configuration; set HPL_APT_DEBSRC"
-    key=/usr/share/keyrings/debian-archive-keyring.gpg
-    [[ -r $key ]] && opts="[signed-by=$key] "
-    printf 'deb-src %s%s main\n' "$opts" "$uri_suite"
+    uri=$(for origin in Debian Raspbian; do
+              apt-get indextargets --format '$(REPO_URI) $(RELEASE)' "Origin: $origin" \
+                  'Identifier: Packages' 2>/dev/null
+          done | awk '$2 !~ /-/ && !found { print $1; found = 1 }')
+    [[ -n $uri ]] || die "no Debian archive in the apt configuration; set HPL_DEBIAN_ARCHIVE"
+    printf '%s\n' "$uri"
 }
 
-# Download the orig tarball into directory $1 with a private apt setup.
+# Download the orig tarball into directory $1 from the archive's pool, with
+# apt's own downloader (apt's proxy settings apply), which checks the sha256.
 download_orig() {
-    local dest=$1 aptdir rc=0
-    aptdir=$(mktemp -d)
-    # get_orig runs in a command substitution, so this EXIT trap belongs to
-    # that subshell and removes the private apt directory when it ends.
-    # shellcheck disable=SC2064  # expand $aptdir now, on purpose
-    trap "rm -rf '$aptdir'" EXIT
-    mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$aptdir/dl"
-    debsrc_line > "$aptdir/sources.list"
-    log "using $(cat "$aptdir/sources.list")"
-
-    # Private source list, list directory and cache: the system's
-    # /etc/apt and /var/lib/apt/lists are read (for apt.conf and keys) but
-    # never written.  The sandbox user is root so that the private
-    # directories need no ownership games (apt would fall back to root
-    # anyway, with a warning).
-    local -a aptopts=(
-        -o "Dir::Etc::SourceList=$aptdir/sources.list"
-        -o "Dir::Etc::SourceParts=/dev/null"
-        -o "Dir::State::Lists=$aptdir/lists"
-        -o "Dir::Cache=$aptdir/cache"
-        -o "APT::Sandbox::User=root"
-    )
-    apt-get "${aptopts[@]}" -q update >&2 ||
-        die "apt-get update with the private deb-src list failed"
-
-    # Debian's archive no longer has hpcc_1.5.0-3.debian.tar.xz, so this
-    # fails after the .dsc and the orig tarball have arrived.  Tolerate that
-    # failure and nothing else.
-    (cd "$aptdir/dl" &&
-        apt-get "${aptopts[@]}" -q source --download-only hpcc) \
-        > "$aptdir/source.log" 2>&1 || rc=$?
-    cat "$aptdir/source.log" >&2
-    [[ -f $aptdir/dl/$ORIG_NAME ]] ||
-        die "apt-get source did not deliver $ORIG_NAME"
-    if (( rc != 0 )); then
-        # Every E: line must be about the missing Debian packaging tarball
-        # (plus apt's closing "Failed to fetch some archives.").
-        if grep '^E: ' "$aptdir/source.log" |
-                grep -v -e '\.debian\.tar\.[a-z]*  *404' \
-                        -e '^E: Failed to fetch some archives\.$' |
-                grep -q .; then
-            die "apt-get source failed for another reason than the missing .debian.tar.xz"
-        fi
-        log "apt-get source exited $rc after fetching $ORIG_NAME (expected: .debian.tar.xz is gone)"
-    fi
-    mv "$aptdir/dl/$ORIG_NAME" "$dest/$ORIG_NAME"
+    local dest=$1 url
+    url=$(archive_uri)pool/main/h/hpcc/$ORIG_NAME
+    log "downloading $url"
+    /usr/lib/apt/apt-helper -o APT::Sandbox::User=root download-file "$url" "$dest/$ORIG_NAME.part" "SHA256:$ORIG_SHA256" >&2 ||
+        die "could not download $url"
+    mv "$dest/$ORIG_NAME.part" "$dest/$ORIG_NAME"
 }
 
 # Print the path of a verified orig tarball, downloading it if needed.
