@@ -281,8 +281,9 @@ def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='squar
         # The BLAS's block, or a smaller one when N comes out small with it.
         nb = default_nb(blas)
         n_value, limited_by, time_budget = size(nb)
-        if small_n_nb(n_value, nb) != nb:
-            nb = small_n_nb(n_value, nb)
+        smaller = small_n_nb(n_value, nb)
+        if smaller != nb:
+            nb = smaller
             n_value, limited_by, time_budget = size(nb)
     else:
         nb = _positive_int(nb, 'nb')
