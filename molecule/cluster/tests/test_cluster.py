@@ -1,31 +1,106 @@
-"""Three arm64 nodes: HPL ran across all of them as the hpl user, bounded by the small one."""
+"""Three arm64 nodes: HPL tuned across all of them as the hpl user, the winner kept where
+site.yml found it, the grid the search kept the fastest of all grids, and every run bounded
+by the small node."""
 
 import glob
 import json
 import os
 
 import pytest
+import yaml
 
 NODES = ['pi1', 'pi2', 'pi3']
+SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope='module')
-def doc():
-    (path,) = glob.glob(os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'results', 'hpl-*.json'))
-    with open(path) as handle:
-        return json.load(handle)
+def docs():
+    """Every run's document, in the order they ran: the tune playbook's (a first run to
+    size, one per stage, the defaults and the winner at full size), site.yml's, and the
+    run of every grid (tuned.yml)."""
+    paths = sorted(glob.glob(os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'results', 'hpl-*.json')))
+    documents = []
+    for path in paths:
+        with open(path) as handle:
+            documents.append(json.load(handle))
+    return documents
 
 
-def test_hpl_ran_across_three_nodes_and_passed(host, doc):
-    assert doc['status'] == 'passed' and doc['best']['gflops'] > 0
+@pytest.fixture(scope='module')
+def runs(docs):
+    """The runs by role: the tuning's confirmation and the defaults run before it."""
+    (confirmed,) = [index for index, doc in enumerate(docs) if 'tuning' in doc]
+    assert len(docs) == confirmed + 3, [doc['hpl_dat'] for doc in docs]
+    return {'defaults': docs[confirmed - 1], 'tuned': docs[confirmed], 'site': docs[-2], 'grids': docs[-1]}
+
+
+@pytest.fixture(scope='module')
+def doc(runs):
+    return runs['site']
+
+
+@pytest.fixture(scope='module')
+def kept():
+    with open(os.path.join(SCENARIO, 'group_vars', 'cluster', 'picluster_hpl_tuned.yml')) as handle:
+        return yaml.safe_load(handle)
+
+
+def test_hpl_ran_across_three_nodes_and_passed(host, docs, doc):
+    assert all(run['status'] == 'passed' and run['best']['gflops'] > 0 for run in docs)
     assert [node['name'] for node in doc['nodes']] == NODES
     assert all(node['arch'] == 'aarch64' for node in doc['nodes'])
     assert doc['run']['head'] == 'pi1'
-    # One rank per node: P x Q = 3, and hpcc saw three MPI processes.
+    # One rank per node: P x Q = 3, with xhpl built on each node from Debian's hpcc source.
     assert doc['sizing']['ranks'] == 3 and doc['best']['p'] * doc['best']['q'] == 3
-    assert doc['hpcc']['CommWorldProcs'] == 3
-    assert doc['hpl']['method'] == 'hpcc' and doc['best']['n'] == 1152
+    assert doc['hpl']['method'] == 'hpcc_source' and 'HPLinpack 2.0' in doc['output']
+    assert doc['best']['n'] == 1152 // doc['best']['nb'] * doc['best']['nb']
     assert all(node['boot_medium'] == 'container' for node in doc['nodes'])
+
+
+def test_the_search_ran_at_its_n_and_confirmed_its_winner_at_full_size(host, runs):
+    tuning = runs['tuned']['tuning']
+    rows = tuning['rows']
+    assert tuning['n'] == 576 and all(row['n'] == 576 for row in rows)
+    # The NB and grid stage always fits the budget; a later one is skipped when it would not.
+    assert tuning['stages'][0]['stage'] == 'nb_grid' and tuning['stages'][0]['skipped'] is None
+    ran = set(stage['stage'] for stage in tuning['stages'] if not stage['skipped'])
+    assert {row['stage'] for row in rows} == {'start'} | ran
+    assert tuning['seconds'] <= tuning['budget_seconds'] == 180
+    winner = tuning['winner']
+    assert winner['gflops'] == max(row['gflops'] for row in rows if row['status'] == 'passed')
+    # The confirmation ran the winner at the benchmark's size, the defaults (NB 32 at this N) beside it.
+    best = runs['tuned']['best']
+    assert (best['tv'], best['nb'], best['p'], best['q']) == (winner['tv'], winner['nb'], winner['p'], winner['q'])
+    assert best['n'] == 1152 // winner['nb'] * winner['nb'] and runs['defaults']['best']['nb'] == 32
+
+
+def test_the_winner_is_kept_with_its_confirmed_gflops_and_site_ran_with_it(host, runs, kept):
+    winner, tuned = runs['tuned']['tuning']['winner'], kept['picluster_hpl_tuned']
+    faster = runs['tuned']['best']['gflops'] > runs['defaults']['best']['gflops']
+    assert tuned['kept'] == ('winner' if faster else 'defaults')
+    assert tuned['gflops'] == runs['tuned']['best']['gflops']
+    assert tuned['defaults_gflops'] == runs['defaults']['best']['gflops']
+    assert tuned['cluster']['nodes'] == NODES and tuned['search']['n'] == 576
+    ran = runs['site']['hpl_dat']
+    if faster:
+        assert kept['benchmark_nb'] == winner['nb'] and kept['benchmark_hpl_dat']['grids'] == [[winner['p'], winner['q']]]
+        assert ran['nbs'] == [winner['nb']] and ran['grids'] == [[winner['p'], winner['q']]]
+        assert (ran['bcasts'], ran['depths']) == ([winner['bcast']], [winner['depth']])
+    else:
+        # Nothing kept but the record: the scenario's own NB, as before the tuning.
+        assert 'benchmark_nb' not in kept and ran['nbs'] == [192]
+
+
+def test_the_search_kept_the_grid_that_every_grid_finds_fastest(host, runs):
+    """The search tries only P <= Q; run against every grid at the search's N, the fastest
+    grid is the one it kept."""
+    grids = runs['grids']
+    rows = grids['results']
+    assert sorted(set((row['p'], row['q']) for row in rows)) == [(1, 3), (3, 1)] and len(rows) == 12
+    assert all(row['n'] == 576 and row['status'] == 'passed' for row in rows)
+    fastest = max(rows, key=lambda row: row['gflops'])
+    winner = runs['tuned']['tuning']['winner']
+    assert (fastest['p'], fastest['q']) == (winner['p'], winner['q']), rows
 
 
 def test_emulated_nodes_say_so_instead_of_a_peak(host, doc):
@@ -67,10 +142,11 @@ def test_ssh_trust_pins_every_host_key(host):
         assert reached.rc == 0 and reached.stdout.strip() == node, (name, node, reached.stderr)
 
 
-def test_benchmark_user_owns_its_runs(host, doc):
-    runs = host.check_output('ls -d /home/hpl/benchmark/*/').split()
-    # Every node has the run's directory (the ranks start there); the head holds the output.
-    assert [run.rstrip('/') for run in runs] == [doc['run']['directory']]
-    assert host.file('/home/hpl/benchmark').user == 'hpl' and host.file(runs[0]).user == 'hpl'
-    if host.backend.get_hostname() == doc['run']['head']:
-        assert host.file(runs[0] + 'hpccoutf.txt').user == 'hpl'
+def test_benchmark_user_owns_its_runs(host, docs):
+    directories = host.check_output('ls -d /home/hpl/benchmark/*/').split()
+    # Every node has each run's directory (the ranks start there); the head holds the output.
+    assert [directory.rstrip('/') for directory in directories] == [doc['run']['directory'] for doc in docs]
+    assert host.file('/home/hpl/benchmark').user == 'hpl'
+    assert all(host.file(directory).user == 'hpl' for directory in directories)
+    if host.backend.get_hostname() == docs[-1]['run']['head']:
+        assert host.file(directories[-1] + 'mpirun.log').user == 'hpl'
