@@ -13,9 +13,11 @@ FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'fixtures')
 # their own .py file.
 PLUGIN_DOCS = {'module': 'modules/*.py', 'filter': 'filter/*.yml', 'callback': 'callback/*.py', 'lookup': 'lookup/*.py'}
 # Modules whose EXAMPLES need a Raspberry Pi OS image, an SD card or a Pi (tested in
-# tests/integration/test_sd_image.py, molecule/netboot), or an installed OpenBLAS (tested
-# in tests/integration/test_site.py, after the blas role installed it): not run as examples.
-EXAMPLES_NOT_RUN = {'pi_image', 'sd_card_write', 'netboot_eeprom', 'blas_kernel'}
+# tests/integration/test_sd_image.py, molecule/netboot), an installed OpenBLAS (tested in
+# tests/integration/test_site.py, after the blas role installed it), or a directory of
+# results (hpl_report: test_collection.py, from the installed collection): not run as
+# examples.
+EXAMPLES_NOT_RUN = {'pi_image', 'sd_card_write', 'netboot_eeprom', 'blas_kernel', 'hpl_report'}
 LOCAL_INVENTORY = (
     'cluster:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
     '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n')

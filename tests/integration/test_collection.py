@@ -5,6 +5,7 @@ import glob
 import json
 import os
 import shutil
+import sys
 import tarfile
 
 import jsonschema
@@ -13,6 +14,7 @@ import yaml
 
 from helpers import (EXAMPLES_NOT_RUN, FIXTURES, LOCAL_INVENTORY, PLUGIN_DOCS, ROOT, ansible_env,
                      install_built_collection, run)
+from ansible_collections.picluster.hpl.plugins.module_utils import results
 
 pytestmark = pytest.mark.slow
 SCHEMA = os.path.join(ROOT, 'schemas', 'hpl_results.schema.json')
@@ -219,6 +221,27 @@ def test_built_collection_installs_and_works_by_fqcn(tmp_path):
     result = run(['ansible-playbook', '-i', str(tmp_path / 'inventory.yml'), playbook], env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     assert 'would have ranked #336 on the June 1999 TOP500 list' in result.stdout
+
+    # JSON copied off a cluster, reported with Python alone from the installed collection.
+    copied = tmp_path / 'copied'
+    copied.mkdir()
+    with open(os.path.join(FIXTURES, 'hpl', 'single_passed.out')) as handle:
+        document = results.build_document({'output': handle.read(), 'hosts': ['pi1']}, {})
+    (copied / ('hpl-%s.json' % document['id'])).write_text(json.dumps(document))
+    made = run([sys.executable, '-m', 'ansible_collections.picluster.hpl.plugins.module_utils.report', 'copied'],
+               dict(os.environ, PYTHONPATH=str(installed)), cwd=tmp_path)
+    assert made.returncode == 0 and 'copied/report' in made.stdout, made.stdout
+    with open(str(copied / 'report' / 'report.md')) as handle:
+        assert '**%s GFLOPS** on 1 node (pi1)' % document['best']['gflops'] in handle.read()
+    with open(str(copied / 'report' / 'results.csv')) as handle:
+        assert len(handle.read().splitlines()) == 1 + len(document['results'])
+    # The same from the installed collection's playbook, into another directory; again, nothing changes.
+    for changed in (1, 0):
+        made = run(['ansible-playbook', 'picluster.hpl.report', '-e', 'report_dir=copied', '-e', 'report_out=shared'],
+                   env, cwd=tmp_path)
+        assert made.returncode == 0 and 'changed=%d' % changed in made.stdout, made.stdout
+    with open(str(copied / 'report' / 'report.md')) as ours, open(str(tmp_path / 'shared' / 'report.md')) as theirs:
+        assert ours.read() == theirs.read()
 
 
 def test_changelog_fragments_lint_and_changelog_md_is_generated(tmp_path):
