@@ -21,6 +21,7 @@ import json
 import os
 
 from ansible_collections.picluster.hpl.plugins.module_utils.files import atomic_write
+from ansible_collections.picluster.hpl.plugins.module_utils.peaks import efficiency
 
 # One row per HPL result row: the run's fields first, then the row's.
 RUN_FIELDS = ['run_id', 'generated_at', 'cluster', 'nodes', 'boot_medium', 'mpi', 'blas', 'blas_kernels', 'hpl',
@@ -95,8 +96,9 @@ def csv_rows(documents):
                    run_status=document.get('status'), tainted='; '.join(tainted(document)))
         for result in document.get('results') or []:
             row = dict(run, **dict((key, result.get(key)) for key in ROW_FIELDS))
-            row['efficiency'] = _ratio(result.get('gflops'), document.get('rpeak_gflops'))
-            row['efficiency_vs_dgemm'] = _ratio(result.get('gflops'), document.get('dgemm_gflops'))
+            # As the document's own efficiency of its best row is computed.
+            row['efficiency'] = efficiency(result.get('gflops'), document.get('rpeak_gflops'))
+            row['efficiency_vs_dgemm'] = efficiency(result.get('gflops'), document.get('dgemm_gflops'))
             rows.append(row)
     return rows
 
@@ -147,7 +149,7 @@ def compare(before, after):
             differences.append({'what': what, 'before': old, 'after': new})
     gflops = [(doc.get('best') or {}).get('gflops') for doc in (before, after)]
     return {'before': before.get('id'), 'after': after.get('id'), 'gflops_before': gflops[0],
-            'gflops_after': gflops[1], 'ratio': _ratio(gflops[1], gflops[0]), 'differences': differences}
+            'gflops_after': gflops[1], 'ratio': efficiency(gflops[1], gflops[0]), 'differences': differences}
 
 
 def _changed(label, old, new):
@@ -225,12 +227,6 @@ def _bench_lines(bench):
     return lines
 
 
-def _ratio(value, reference):
-    if not isinstance(value, (int, float)) or not isinstance(reference, (int, float)) or reference <= 0:
-        return None
-    return round(float(value) / reference, 4)
-
-
 def _cell(value):
     return '' if value is None else '%g' % value if isinstance(value, float) else str(value)
 
@@ -240,8 +236,11 @@ def _percent(value):
 
 
 def _text(value):
-    return ', '.join(str(item) for item in value) if isinstance(value, list) else json.dumps(value) \
-        if isinstance(value, dict) else '' if value is None else str(value)
+    if value is None:
+        return ''
+    if isinstance(value, list):
+        return ', '.join(str(item) for item in value)
+    return json.dumps(value) if isinstance(value, dict) else str(value)
 
 
 def write(directory, out=None, compare_ids=None, check=False):
