@@ -107,6 +107,15 @@ def hpl_bench_plan(what, n=None, ranks=None, row=None, repeats=1, sweep='full', 
 
 
 @_filter_errors
+def hpl_bench_rounds(plans, repeats=1):
+    """``{method: HPL.dat parameters}`` -> ``[[method, parameters], ...]`` in the order the
+    side-by-side runs go: every method once a round, each round starting one method later."""
+    if not isinstance(plans, dict):
+        raise TypeError('expected a mapping of method to its HPL.dat parameters, got %r' % (plans,))
+    return bench.rounds(plans, repeats)
+
+
+@_filter_errors
 def hpl_bench_table(runs, dgemm_gflops=None, meta=None):
     """The rows each method measured -> the side-by-side benchmark's table and document."""
     if not isinstance(runs, dict):
@@ -130,5 +139,6 @@ class FilterModule(object):
             'hpl_tune_result': hpl_tune_result,
             'hpl_cluster_id': hpl_cluster_id,
             'hpl_bench_plan': hpl_bench_plan,
+            'hpl_bench_rounds': hpl_bench_rounds,
             'hpl_bench_table': hpl_bench_table,
         }

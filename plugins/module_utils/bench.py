@@ -8,9 +8,11 @@ The methods (``METHODS``): this collection's defaults; the tune playbook's pick;
 row of the sweep (every NB 32 ... 384 in steps of 32, every P x Q, every broadcast and
 look-ahead depth, then every panel and recursive factorisation and stopping width at the
 best of those); two published sizing rules (``sizing.published_rules``); and the ceiling,
-the node's DGEMM rate. Each method's choice is run ``repeats`` times in one HPL run (its N
-listed that many times in HPL.dat) for a median and a spread; the sweep's winner is run
-again the same way, so that its ratio is not the luck of the best of hundreds of rows.
+the node's DGEMM rate. Each method's choice is run ``repeats`` times for a median and a
+spread, the sweep's winner too, so that its ratio is not the luck of the best of hundreds of
+rows. The runs go in rounds (``rounds``), every method once a round, each round starting one
+method later: a machine that slows down for a minute or drifts over ten (a shared host does
+both) weighs on every method alike, not on the one that happened to run then.
 
 ``plan`` gives HPL.dat parameters for each run; ``table`` turns the measured rows into the
 document the bench playbook saves as JSON, with its Markdown table.
@@ -79,6 +81,20 @@ def plan(what, n=None, ranks=None, row=None, repeats=1, sweep='full', memory_byt
             return _params(ns, tuning.settings(row))
         return {'ns': ns, 'nbs': [row['nb']], 'grids': [[row['p'], row['q']]]}
     raise sizing.HplInputError("what must be sweep, refine, repeat or rules, got %r" % (what,))
+
+
+def rounds(plans, repeats):
+    """``[[method, parameters], ...]``: ``repeats`` rounds of every method of ``plans``
+    (``{method: HPL.dat parameters}``), in ``METHODS``' order rotated by one each round."""
+    methods = [method for method in METHODS if method in plans]
+    unknown = sorted(set(plans) - set(methods))
+    if unknown:
+        raise sizing.HplInputError("%s: not one of %s" % (', '.join(unknown), ', '.join(METHODS)))
+    order = []
+    for count in range(sizing._positive_int(repeats, 'repeats')):
+        shift = count % len(methods) if methods else 0
+        order += [[method, plans[method]] for method in methods[shift:] + methods[:shift]]
+    return order
 
 
 def _params(ns, at):

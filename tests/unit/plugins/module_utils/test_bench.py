@@ -82,6 +82,24 @@ def test_the_rules_as_published_for_a_memory_budget():
         bench.plan('rules', ranks=2, memory_bytes=-1)
 
 
+def test_rounds_run_every_method_once_a_round_each_round_starting_one_later():
+    plans = dict((method, {'ns': [4992], 'nbs': [number * 32], 'grids': [[1, 2]]})
+                 for number, method in enumerate(bench.METHODS[:5], 1))
+    order = bench.rounds(plans, 3)
+    assert [method for method, _params in order] == [
+        'defaults', 'tune', 'sweep_best', 'rule_top500_benchmark', 'rule_sqrt80',
+        'tune', 'sweep_best', 'rule_top500_benchmark', 'rule_sqrt80', 'defaults',
+        'sweep_best', 'rule_top500_benchmark', 'rule_sqrt80', 'defaults', 'tune']
+    assert all(params is plans[method] for method, params in order)
+    # Whatever order the mapping came in; more rounds than methods go round again.
+    two = bench.rounds({'tune': plans['tune'], 'defaults': plans['defaults']}, 3)
+    assert [method for method, _params in two] == ['defaults', 'tune', 'tune', 'defaults', 'defaults', 'tune']
+    with pytest.raises(sizing.HplInputError, match='fastest: not one of'):
+        bench.rounds({'fastest': plans['tune']}, 1)
+    with pytest.raises(sizing.HplInputError, match='repeats'):
+        bench.rounds(plans, 0)
+
+
 def test_spread_counts_failed_runs_but_takes_the_median_of_those_that_passed():
     rows = [{'gflops': g, 'status': 'passed'} for g in (50.0, 52.0, 51.0, 60.0)]
     assert bench.spread(rows) == {'gflops_median': 51.5, 'gflops_min': 50.0, 'gflops_max': 60.0, 'runs': 4,
