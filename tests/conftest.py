@@ -25,8 +25,10 @@ def _collections_dir():
 
 
 COLLECTIONS_DIR = _collections_dir()
-if COLLECTIONS_DIR not in sys.path:
-    sys.path.insert(0, COLLECTIONS_DIR)
+# The collection, and the tests' own helpers (tests/support).
+for _path in (COLLECTIONS_DIR, os.path.join(ROOT, 'tests', 'support')):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 
 @pytest.fixture(scope='session')

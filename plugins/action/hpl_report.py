@@ -35,5 +35,7 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg='hpl_report: %s' % to_text(exc))
         for problem in done['problems']:
             self._display.warning('hpl_report: skipped %s: %s' % (problem['path'], problem['reason']))
+        if done['note']:
+            self._display.warning('hpl_report: %s' % done['note'])
         result.update(done, changed=bool(done['changed_files']))
         return result

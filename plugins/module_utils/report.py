@@ -20,12 +20,15 @@ import io
 import json
 import os
 
+from ansible_collections.picluster.hpl.plugins.module_utils import report_html
 from ansible_collections.picluster.hpl.plugins.module_utils.files import atomic_write
+from ansible_collections.picluster.hpl.plugins.module_utils.conditions import decode_throttled
 from ansible_collections.picluster.hpl.plugins.module_utils.peaks import efficiency
 
 # One row per HPL result row: the run's fields first, then the row's.
 RUN_FIELDS = ['run_id', 'generated_at', 'cluster', 'nodes', 'boot_medium', 'mpi', 'blas', 'blas_kernels', 'hpl',
-              'rpeak_gflops', 'dgemm_gflops', 'run_status', 'tainted']
+              'rpeak_gflops', 'dgemm_gflops', 'run_status', 'tainted', 'governors', 'freq_mhz_min', 'temp_c_max',
+              'throttled', 'other_cores_max', 'power_watts', 'gflops_per_watt']
 ROW_FIELDS = ['n', 'nb', 'p', 'q', 'tv', 'pfact', 'nbmin', 'ndiv', 'rfact', 'bcast', 'depth', 'time_s', 'gflops',
               'residual', 'status', 'efficiency', 'efficiency_vs_dgemm']
 CSV_FIELDS = RUN_FIELDS + ROW_FIELDS
@@ -85,6 +88,26 @@ def kernels(document):
                     for node in document.get('nodes') or [])
 
 
+def run_conditions(document):
+    """A run's conditions over all its nodes: the governors, the lowest frequency and the
+    highest temperature seen, the throttling flags raised during the run, the most CPU
+    other processes took on a node, and the power and GFLOPS per watt if measured."""
+    found = document.get('conditions') or {}
+    nodes = list((found.get('nodes') or {}).values())
+
+    def seen(pick, combine):
+        values = [value for value in (pick(node) for node in nodes) if value is not None]
+        return combine(values) if values else None
+
+    flags = sorted(set(flag for node in nodes for flag in (decode_throttled(
+        (node.get('throttled') or {}).get('during')) or {}).get('now', [])))
+    return {'governors': ' '.join(sorted(set(name for node in nodes for name in node.get('governors') or []))),
+            'freq_mhz_min': seen(lambda node: ((node.get('freq_mhz') or {}).get('during') or [None])[0], min),
+            'temp_c_max': seen(lambda node: (node.get('temp_c') or {}).get('max'), max),
+            'throttled': ' '.join(flags), 'other_cores_max': seen(lambda node: node.get('other_cores'), max),
+            'power_watts': found.get('power_watts'), 'gflops_per_watt': found.get('gflops_per_watt')}
+
+
 def csv_rows(documents):
     """Every HPL result row of every run, as the CSV's dicts."""
     rows = []
@@ -93,7 +116,8 @@ def csv_rows(documents):
                    cluster=cluster(document), nodes=len(document.get('nodes') or []),
                    boot_medium=document.get('boot_medium'), blas_kernels=kernels(document),
                    rpeak_gflops=document.get('rpeak_gflops'), dgemm_gflops=document.get('dgemm_gflops'),
-                   run_status=document.get('status'), tainted='; '.join(tainted(document)))
+                   run_status=document.get('status'), tainted='; '.join(tainted(document)),
+                   **run_conditions(document))
         for result in document.get('results') or []:
             row = dict(run, **dict((key, result.get(key)) for key in ROW_FIELDS))
             # As the document's own efficiency of its best row is computed.
@@ -157,74 +181,126 @@ def _changed(label, old, new):
             if key not in ('output_file', 'device_out')]
 
 
-def summary(documents, benches=()):
+def sections(documents, benches=(), compare_ids=None):
+    """What the report says, as sections for either Markdown or HTML: each a dict of
+    ``title``, ``lead`` (a line to stress), ``text`` (paragraphs), ``items`` (a list) and
+    ``table`` (``header``, ``rows``, ``tainted``: which rows to mark)."""
+    found = [_best_section(best_run(documents), len(documents)), _runs_section(documents)]
+    found += [_bench_section(bench) for bench in benches]
+    if len(documents) >= 2:
+        found.append(_comparison_section(compare(documents[-2], documents[-1])))
+    if compare_ids:
+        found.append(_comparison_section(compare(find(documents, compare_ids[0]), find(documents, compare_ids[1]))))
+    return found
+
+
+def summary(documents, benches=(), compare_ids=None):
     """The report's Markdown: the best run, its efficiency and TOP500 placement, the runs
     and the side-by-side benchmarks, and what changed between the last two runs."""
-    best = best_run(documents)
-    lines = ['# HPL results', '']
-    if best is None:
-        lines += ['No run passed its residual check (%d runs).' % len(documents), '']
-    else:
-        lines += _best_lines(best)
-    lines += ['## Runs', '', '| run | cluster | GFLOPS | N | NB | P x Q | variant | status |',
-              '| --- | --- | ---: | ---: | ---: | --- | --- | --- |']
-    for document in documents:
-        top = document.get('best') or {}
-        status = document.get('status') or ''
-        if tainted(document):
-            status += ' (tainted: %s)' % '; '.join(tainted(document))
-        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
-            document.get('id'), cluster(document), _cell(top.get('gflops')), _cell(top.get('n')), _cell(top.get('nb')),
-            '%s x %s' % (top.get('p'), top.get('q')) if top else '', top.get('tv') or '', status))
-    for bench in benches:
-        lines += [''] + _bench_lines(bench)
-    if len(documents) >= 2:
-        lines += [''] + comparison_lines(compare(documents[-2], documents[-1]))
+    return markdown(sections(documents, benches, compare_ids))
+
+
+def markdown(found):
+    """Sections as Markdown, under one title."""
+    lines = ['# HPL results']
+    for section in found:
+        lines += [''] + (['## %s' % section['title'], ''] if section.get('title') else [])
+        if section.get('lead'):
+            lines += ['**%s**' % section['lead'], '']
+        for paragraph in section.get('text') or []:
+            lines += [paragraph, '']
+        lines += ['- %s' % item for item in section.get('items') or []]
+        table = section.get('table')
+        if table:
+            lines += ['| %s |' % ' | '.join(table['header']),
+                      '| %s |' % ' | '.join('---:' if right else '---' for right in table['right'])]
+            lines += ['| %s |' % ' | '.join(row) for row in table['rows']]
+        while lines[-1] == '':
+            lines.pop()
     return '\n'.join(lines) + '\n'
 
 
 def comparison_lines(comparison):
     """A comparison as Markdown lines."""
-    change = (_cell(comparison['gflops_before']), _cell(comparison['gflops_after']), _cell(comparison['ratio']))
-    lines = ['## %s against %s' % (comparison['after'], comparison['before']), '', 'GFLOPS %s -> %s (x%s).' % change,
-             '']
-    if not comparison['differences']:
-        return lines + ['Nothing else differs: same nodes, software and HPL.dat.']
-    lines += ['| what | before | after |', '| --- | --- | --- |']
-    return lines + ['| %s | %s | %s |' % (item['what'], _text(item['before']), _text(item['after']))
-                    for item in comparison['differences']]
+    return markdown([_comparison_section(comparison)]).splitlines()[2:]
 
 
-def _best_lines(best):
+def _best_section(best, count):
+    if best is None:
+        return {'text': ['No run passed its residual check (%d runs).' % count]}
     top, nodes = best['best'], best.get('nodes') or []
     soft = software(best)
-    lines = ['**%s GFLOPS** on %d node%s (%s), run %s.' % (
-        _cell(top['gflops']), len(nodes), '' if len(nodes) == 1 else 's', cluster(best), best.get('id')), '',
-        '- Parameters: N=%s NB=%s P x Q = %s x %s, %s.' % (top.get('n'), top.get('nb'), top.get('p'), top.get('q'),
-                                                           top.get('tv')),
-        '- Efficiency: %s of Rpeak %s GFLOPS; %s of the DGEMM rate %s GFLOPS.' % (
+    items = [
+        'Parameters: N=%s NB=%s P x Q = %s x %s, %s.' % (
+            top.get('n'), top.get('nb'), top.get('p'), top.get('q'), top.get('tv')),
+        'Efficiency: %s of Rpeak %s GFLOPS; %s of the DGEMM rate %s GFLOPS.' % (
             _percent(best.get('efficiency')), _cell(best.get('rpeak_gflops')),
             _percent(best.get('efficiency_vs_dgemm')), _cell(best.get('dgemm_gflops'))),
-        '- Software: %s; %s (kernels %s); HPL %s.' % (soft['mpi'], soft['blas'], kernels(best), soft['hpl'])]
-    for node in nodes:
-        lines.append('- %s: %s, %s cores, %s MiB, %s, booted from %s.' % (
-            node.get('name'), node.get('model'), node.get('cores'), node.get('memory_mb'), node.get('os'),
-            node.get('boot_medium')))
+        'Software: %s; %s (kernels %s); HPL %s.' % (soft['mpi'], soft['blas'], kernels(best), soft['hpl'])]
+    items += ['%s: %s, %s cores, %s MiB, %s, booted from %s.' % (
+        node.get('name'), node.get('model'), node.get('cores'), node.get('memory_mb'), node.get('os'),
+        node.get('boot_medium')) for node in nodes]
     if (best.get('top500') or {}).get('summary'):
-        lines.append('- TOP500: %s.' % best['top500']['summary'])
-    return lines + ['']
+        items.append('TOP500: %s.' % best['top500']['summary'])
+    if best.get('conditions'):
+        items.append('Conditions: %s.' % _conditions_text(run_conditions(best)))
+    return {'lead': '%s GFLOPS on %d node%s (%s), run %s.' % (
+        _cell(top['gflops']), len(nodes), '' if len(nodes) == 1 else 's', cluster(best), best.get('id')),
+        'items': items}
 
 
-def _bench_lines(bench):
-    lines = ['## Side-by-side benchmark %s' % os.path.basename(bench['path']), '',
-             '| method | GFLOPS (median) | of the sweep\'s best | N | NB | P x Q |',
-             '| --- | ---: | ---: | ---: | ---: | --- |']
+def _conditions_text(found):
+    parts = ['governor %s' % (found['governors'] or 'unknown')]
+    if found['freq_mhz_min'] is not None:
+        parts.append('lowest frequency %g MHz' % found['freq_mhz_min'])
+    if found['temp_c_max'] is not None:
+        parts.append('hottest %g C' % found['temp_c_max'])
+    parts.append('throttling: %s' % (found['throttled'] or 'none'))
+    if found['other_cores_max'] is not None:
+        parts.append('other processes %.2f of a core at most' % found['other_cores_max'])
+    if found['gflops_per_watt']:
+        parts.append('%g GFLOPS per watt at %g W' % (found['gflops_per_watt'], found['power_watts']))
+    return ', '.join(parts)
+
+
+def _runs_section(documents):
+    rows, marked = [], []
+    for document in documents:
+        top = document.get('best') or {}
+        status = document.get('status') or ''
+        if tainted(document):
+            status += ' (tainted: %s)' % '; '.join(tainted(document))
+        rows.append([document.get('id') or '', cluster(document), _cell(top.get('gflops')), _cell(top.get('n')),
+                     _cell(top.get('nb')), '%s x %s' % (top.get('p'), top.get('q')) if top else '',
+                     top.get('tv') or '', status])
+        marked.append(bool(tainted(document)))
+    return {'title': 'Runs', 'table': {
+        'header': ['run', 'cluster', 'GFLOPS', 'N', 'NB', 'P x Q', 'variant', 'status'],
+        'right': [False, False, True, True, True, False, False, False], 'rows': rows, 'tainted': marked}}
+
+
+def _bench_section(bench):
+    rows = []
     for row in bench.get('rows') or []:
         grid = '%s x %s' % (row.get('p'), row.get('q')) if row.get('p') else ''
-        lines.append('| %s | %s | %s | %s | %s | %s |' % (
-            row.get('method'), _cell(row.get('gflops_median')), _percent(row.get('ratio_to_sweep_best')),
-            _cell(row.get('n')), _cell(row.get('nb')), grid))
-    return lines
+        rows.append([row.get('method') or '', _cell(row.get('gflops_median')), _percent(row.get('ratio_to_sweep_best')),
+                     _cell(row.get('n')), _cell(row.get('nb')), grid])
+    return {'title': 'Side-by-side benchmark %s' % os.path.basename(bench['path']), 'table': {
+        'header': ['method', 'GFLOPS (median)', "of the sweep's best", 'N', 'NB', 'P x Q'],
+        'right': [False, True, True, True, True, False], 'rows': rows, 'tainted': [False] * len(rows)}}
+
+
+def _comparison_section(comparison):
+    change = (_cell(comparison['gflops_before']), _cell(comparison['gflops_after']), _cell(comparison['ratio']))
+    section = {'title': '%s against %s' % (comparison['after'], comparison['before']),
+               'text': ['GFLOPS %s -> %s (x%s).' % change]}
+    if not comparison['differences']:
+        section['text'].append('Nothing else differs: same nodes, software and HPL.dat.')
+        return section
+    rows = [[item['what'], _text(item['before']), _text(item['after'])] for item in comparison['differences']]
+    section['table'] = {'header': ['what', 'before', 'after'], 'right': [False] * 3, 'rows': rows,
+                        'tainted': [False] * len(rows)}
+    return section
 
 
 def _cell(value):
@@ -245,28 +321,45 @@ def _text(value):
 
 def write(directory, out=None, compare_ids=None, check=False):
     """Write the report of ``directory`` to ``out`` (default ``<directory>/report``):
-    ``report.md`` and ``results.csv``, each only when its content changes (none with
-    ``check``). Returns where, which files changed, and the files that were skipped."""
+    ``index.html`` with its charts in ``charts/``, ``report.md`` and ``results.csv``, each
+    only when its content changes (none with ``check``). Returns where, which files
+    changed, and the files that were skipped."""
     runs, benches, problems = load(directory)
     if not runs and not benches:
         raise ReportError('%s holds no results (hpl-*.json, bench/bench-*.json): give the directory the '
                           'benchmark wrote them to' % directory)
-    text = summary(runs, benches)
-    if compare_ids:
-        text += '\n' + '\n'.join(comparison_lines(compare(find(runs, compare_ids[0]), find(runs, compare_ids[1])))) + '\n'
+    found = sections(runs, benches, compare_ids)
+    pictures, note = _charts(runs, benches)
+    files = dict((path, picture) for path, dummy, dummy2, picture in pictures)
+    files.update({'report.md': markdown(found).encode('utf-8'), 'results.csv': to_csv(csv_rows(runs)).encode('utf-8'),
+                  'index.html': report_html.page(found, [(path, title, caption) for path, title, caption, dummy
+                                                         in pictures],
+                                                 note).encode('utf-8')})
     out = out or os.path.join(directory, 'report')
-    files = {'report.md': text, 'results.csv': to_csv(csv_rows(runs))}
     changed = sorted(name for name, content in files.items() if _read(os.path.join(out, name)) != content)
     if not check:
         for name in changed:
-            atomic_write(os.path.join(out, name), files[name].encode('utf-8'))
+            atomic_write(os.path.join(out, name), files[name])
     return {'out': out, 'files': sorted(files), 'changed_files': changed, 'runs': len(runs), 'benches': len(benches),
-            'problems': problems}
+            'charts': len(pictures), 'problems': problems, 'note': note}
+
+
+def _charts(runs, benches):
+    """``[(charts/<name>.png, title, caption, PNG bytes)]``, and why there are none when matplotlib
+    is missing (report.md and results.csv need only Python)."""
+    from ansible_collections.picluster.hpl.plugins.module_utils import charts
+    wanted = charts.chart_data(runs, benches)
+    try:
+        drawn = [('charts/%s.png' % name, title, caption, charts.draw(name, title, data))
+                 for name, title, data, caption in wanted]
+    except ImportError as error:
+        return [], 'No charts: %s (pip install matplotlib on this machine, then run the report again).' % error
+    return drawn, None
 
 
 def _read(path):
     try:
-        with open(path) as handle:
+        with open(path, 'rb') as handle:
             return handle.read()
     except (IOError, OSError):
         return None
@@ -287,8 +380,10 @@ def main(argv=None):
         return 2
     for problem in done['problems']:
         sys.stderr.write('report: skipped %s: %s\n' % (problem['path'], problem['reason']))
-    sys.stdout.write('report: %d runs and %d benchmark tables -> %s (%s)\n' % (
-        done['runs'], done['benches'], done['out'], ', '.join(done['files'])))
+    if done['note']:
+        sys.stderr.write('report: %s\n' % done['note'])
+    sys.stdout.write('report: %d runs and %d benchmark tables -> %s (index.html with %d charts, report.md, '
+                     'results.csv)\n' % (done['runs'], done['benches'], done['out'], done['charts']))
     return 0
 
 

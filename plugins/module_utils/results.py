@@ -17,7 +17,7 @@ import json
 import os
 import re
 
-from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat, hpl_output, peaks, top500
+from ansible_collections.picluster.hpl.plugins.module_utils import conditions, hpl_dat, hpl_output, peaks, top500
 from ansible_collections.picluster.hpl.plugins.module_utils.files import atomic_write
 
 SCHEMA_VERSION = 1
@@ -77,8 +77,9 @@ def build_document(run, nodes, now=None):
 
     ``run`` is the ``picluster_hpl_run`` record (``output`` required; ``hosts``, ``hpl_dat``
     (the parameters, or the input file's text), ``mpi``, ``blas``, ``hpl``, ``sizing``,
-    ``command``, ``rc``, ``started``, ``finished``, ``rpeak_gflops`` and ``tuning`` (the
-    tune playbook's search, kept as it is given) optional); ``nodes``
+    ``command``, ``rc``, ``started``, ``finished``, ``rpeak_gflops``, ``tuning`` (the tune
+    playbook's search, kept as it is given), ``conditions`` (each node's sampler report)
+    and ``power_watts`` optional); ``nodes``
     maps host name to its node entry.
     """
     if not isinstance(run, dict) or not isinstance(run.get('output'), str):
@@ -115,6 +116,9 @@ def build_document(run, nodes, now=None):
         document['hpcc'] = parsed['hpcc']
     if run.get('tuning'):
         document['tuning'] = run['tuning']
+    if run.get('conditions') is not None or run.get('power_watts'):
+        document['conditions'] = conditions.summarise(run.get('conditions'), run.get('power_watts'),
+                                                      best['gflops'] if best else None)
     # The text itself, so that a result can be checked or parsed again later.
     document['output'] = run['output']
     return document
@@ -189,9 +193,10 @@ def headline(document):
     best = document.get('best')
     if not best:
         return "HPL run %s: no result (%s)" % (document['id'], '; '.join(document['errors']) or document['status'])
-    text = "HPL %s: %.2f GFLOPS (%s N=%d NB=%d P=%d Q=%d, %.1f s), residual %s" % (
-        document['status'].upper(), best['gflops'], best['tv'], best['n'], best['nb'], best['p'],
-        best['q'], best['time_s'], best['status'])
+    spoiled = (document.get('conditions') or {}).get('tainted')
+    text = "HPL %s%s: %.2f GFLOPS (%s N=%d NB=%d P=%d Q=%d, %.1f s), residual %s" % (
+        document['status'].upper(), ', TAINTED (%s)' % '; '.join(spoiled) if spoiled else '', best['gflops'],
+        best['tv'], best['n'], best['nb'], best['p'], best['q'], best['time_s'], best['status'])
     if document['efficiency'] is not None:
         text += ", %.1f%% of Rpeak %.1f GFLOPS" % (100 * document['efficiency'], document['rpeak_gflops'])
     else:
@@ -199,6 +204,9 @@ def headline(document):
     if document.get('efficiency_vs_dgemm') is not None:
         text += ", %.1f%% of DGEMM %.1f GFLOPS" % (100 * document['efficiency_vs_dgemm'], document['dgemm_gflops'])
     text += _blas_text(document)
+    if (document.get('conditions') or {}).get('gflops_per_watt'):
+        text += ", %.3f GFLOPS per watt at %g W" % (document['conditions']['gflops_per_watt'],
+                                                    document['conditions']['power_watts'])
     return ' '.join([text + ".", document['top500']['summary']] + document.get('warnings', []))
 
 

@@ -17,8 +17,15 @@ description:
     (C(bench/bench-*.json)) of a directory and writes C(report.md), a short summary that
     pastes into an issue or a forum post (the best run with its parameters, efficiency and
     TOP500 placement, every run, the benchmark tables, what changed between the last two
-    runs), and C(results.csv), one line per HPL result row of every run.
-  - A run whose conditions say it is tainted is marked in both and never taken as the best.
+    runs); C(results.csv), one line per HPL result row of every run; and C(index.html), the
+    same summary after PNG charts in C(charts/) (GFLOPS by NB for each grid, a P x Q by NB
+    heatmap, GFLOPS by boot medium, the runs over time, efficiency against Rpeak and DGEMM,
+    each node alone, the best run against the TOP500 lists, the side-by-side benchmark),
+    each drawn when the results hold what it shows.
+  - The charts need matplotlib on the controller (in the collection's requirements.txt);
+    without it the page says so and the rest is written.
+  - A run whose conditions say it is tainted is marked in every view (a red cross, a hatched
+    bar, a highlighted row) and never taken as the best.
   - Files that are not results documents are skipped with a warning; a directory without
     any result is refused.
   - Runs on the controller. The same report without Ansible, from the collection's
@@ -70,7 +77,7 @@ files:
   returned: always
   type: list
   elements: str
-  sample: [report.md, results.csv]
+  sample: [charts/history.png, charts/top500.png, index.html, report.md, results.csv]
 changed_files:
   description: The files whose content changed (or would, in check mode).
   returned: always
@@ -84,6 +91,14 @@ benches:
   description: How many side-by-side benchmark tables were read.
   returned: always
   type: int
+charts:
+  description: How many charts were drawn.
+  returned: always
+  type: int
+note:
+  description: Why there are no charts (matplotlib missing), or null.
+  returned: always
+  type: str
 problems:
   description: The files skipped, each with why.
   returned: always

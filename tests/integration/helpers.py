@@ -63,3 +63,14 @@ def run(args, env, cwd=ROOT, timeout=900):
     command = [os.path.join(BIN, args[0])] + list(args[1:]) if os.path.exists(os.path.join(BIN, args[0])) else list(args)
     return subprocess.run(command, check=False, env=env, cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           universal_newlines=True, timeout=timeout)
+
+
+def vcgencmd_stand_in(directory, throttled, temp_c):
+    """A stand-in for the Raspberry Pi firmware's vcgencmd that reports ``throttled`` (the
+    get_throttled bits) and ``temp_c``, for machines that have none: its path."""
+    path = os.path.join(str(directory), 'vcgencmd')
+    with open(path, 'w') as handle:
+        handle.write('#!/bin/sh\ncase "$1" in\n  get_throttled) echo throttled=0x%x ;;\n'
+                     "  measure_temp) echo \"temp=%.1f'C\" ;;\n  *) exit 1 ;;\nesac\n" % (throttled, temp_c))
+    os.chmod(path, 0o755)
+    return path

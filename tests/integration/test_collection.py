@@ -232,7 +232,10 @@ def test_built_collection_installs_and_works_by_fqcn(tmp_path):
                dict(os.environ, PYTHONPATH=str(installed)), cwd=tmp_path)
     assert made.returncode == 0 and 'copied/report' in made.stdout, made.stdout
     with open(str(copied / 'report' / 'report.md')) as handle:
-        assert '**%s GFLOPS** on 1 node (pi1)' % document['best']['gflops'] in handle.read()
+        assert '**%s GFLOPS on 1 node (pi1)' % document['best']['gflops'] in handle.read()
+    # The page and its charts, the TOP500 one from the lists the installed collection ships.
+    assert '<img src="charts/top500.png"' in (copied / 'report' / 'index.html').read_text()
+    assert sorted(os.listdir(str(copied / 'report' / 'charts'))) == ['history.png', 'top500.png']
     with open(str(copied / 'report' / 'results.csv')) as handle:
         assert len(handle.read().splitlines()) == 1 + len(document['results'])
     # The same from the installed collection's playbook, into another directory; again, nothing changes.

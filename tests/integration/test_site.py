@@ -2,10 +2,12 @@
 the unprivileged user, and the JSON it leaves behind. These change the machine (packages,
 the hpl user, alternatives) as the README's run command does."""
 
+import csv
 import functools
 import glob
 import hashlib
 import http.server
+import io
 import json
 import os
 import pwd
@@ -17,10 +19,13 @@ import time
 import jsonschema
 import pytest
 import yaml
+from PIL import Image
 
 from ansible_collections.picluster.hpl.plugins.module_utils import bench, blas_kernel, hpl_dat, results
 from ansible_collections.picluster.hpl.plugins.module_utils import sizing as sizing_core
-from helpers import ROOT, ansible_env, install_built_collection, key_value, run
+import browser
+from helpers import ROOT, ansible_env, install_built_collection, key_value, run, vcgencmd_stand_in
+from report_fixtures import write_results
 
 pytestmark = pytest.mark.slow
 INSTALL = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'install.yml')
@@ -101,14 +106,19 @@ def extra_vars(**values):
 
 def test_run_command_benchmarks_this_machine(tmp_path):
     """The README's run command: xhpl built from the HPL in Debian's hpcc source, the
-    package archive its only source, most of the run spent in HPL."""
+    package archive its only source, most of the run spent in HPL. A stand-in vcgencmd
+    reports an under-voltage, as a Pi on a weak supply does: the run is marked tainted."""
+    # Under-voltage and throttled, now and since boot.
+    weak_supply = vcgencmd_stand_in(tmp_path, 0x50005, 71.3)
+    results_dir = tmp_path / 'results'
     started = time.time()
-    result = run([os.path.join(ROOT, 'run')] + extra_vars(benchmark_max_seconds=45),
-                 ansible_env(os.path.join(ROOT, '.cache', 'collections'), results_dir=tmp_path))
+    result = run([os.path.join(ROOT, 'run')] + extra_vars(benchmark_max_seconds=45, benchmark_vcgencmd=weak_supply,
+                                                          benchmark_power_watts=150),
+                 ansible_env(os.path.join(ROOT, '.cache', 'collections'), results_dir=results_dir))
     elapsed = time.time() - started
     assert result.returncode == 0, result.stdout[-5000:]
     assert 'no role of picluster.hpl reads it' not in result.stdout
-    (doc,) = documents(tmp_path)
+    (doc,) = documents(results_dir)
     print('first run: %.0f s, %.2f GFLOPS, %.1f%% of DGEMM %.1f GFLOPS, %.0f s in the solve'
           % (elapsed, doc['best']['gflops'], 100 * doc['efficiency_vs_dgemm'], doc['dgemm_gflops'],
              doc['best']['time_s']))
@@ -140,7 +150,19 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     assert 'hpcc' not in doc and 'HPLinpack 2.0' in doc['output']
     assert 0.3 < doc['efficiency_vs_dgemm'] < 1.2
     assert doc['top500']['summary'].startswith('%.2f GFLOPS' % best['gflops'])
-    assert 'HPL PASSED: %.2f GFLOPS' % best['gflops'] in result.stdout
+    # Tainted by the stand-in's flags (and perhaps by the tests running beside it, which
+    # take CPU from it: the sampler names them if so).
+    reasons = doc['conditions']['tainted']
+    assert reasons[:2] == ['localhost: under-voltage during the run', 'localhost: throttled during the run']
+    assert all(reason.startswith('localhost: other processes used') for reason in reasons[2:])
+    assert 'HPL PASSED, TAINTED (%s): %.2f GFLOPS' % ('; '.join(reasons), best['gflops']) in ' '.join(
+        result.stdout.split())
+    node = doc['conditions']['nodes']['localhost']
+    assert node['samples'] >= 2 and node['temp_c'] == {'before': 71.3, 'after': 71.3, 'max': 71.3,
+                                                       'source': 'vcgencmd'}
+    assert node['throttled'] == {'before': 0x50005, 'after': 0x50005, 'during': 0x5}
+    assert 0 < node['load']['max'] and node['other_cores'] is not None
+    assert doc['conditions']['gflops_per_watt'] == round(best['gflops'] / 150, 4)
     check_peak_and_kernel(doc, result.stdout)
 
     # mpirun ran as the unprivileged user, in a run directory of its own.
@@ -148,6 +170,32 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     outputs = glob.glob('/home/hpl/benchmark/*/mpirun.log')
     assert outputs and all(os.stat(path).st_uid == pwd.getpwnam('hpl').pw_uid for path in outputs)
     assert run_dir['rc'] == 0
+    check_report(results_dir, doc)
+
+
+def check_report(results_dir, doc):
+    """./report on this run beside recorded ones (an SD-card run, an NFS-root sweep, a
+    tainted run, a side-by-side table), opened as a person opens it: in a real browser."""
+    recorded = write_results(results_dir)
+    made = run([os.path.join(ROOT, 'report'), str(results_dir)], ansible_env(os.path.join(ROOT, '.cache', 'collections')))
+    assert made.returncode == 0, made.stdout
+    out = results_dir / 'report'
+    with open(str(out / 'results.csv')) as handle:
+        lines = [line for line in csv.DictReader(handle) if line['run_id'] == doc['id']]
+    assert [(float(line['gflops']), int(line['n'])) for line in lines] == [
+        (row['gflops'], row['n']) for row in doc['results']]
+    assert lines[0]['tainted'] == '; '.join(doc['conditions']['tainted'])
+    # This run is tainted: the best is a recorded one, and this run is a highlighted row.
+    best = max((r for r in recorded if r['best'] and not r['conditions']['tainted']), key=lambda r: r['best']['gflops'])
+    page = (out / 'index.html').read_text()
+    assert '<strong>%s GFLOPS on 2 nodes (pi1,pi2), run %s.' % (best['best']['gflops'], best['id']) in page
+    assert page.count('<tr class="tainted">') == 2
+    seen = browser.look_at(str(out / 'index.html'))
+    print('report: %d charts, errors %s' % (len(seen['images']), seen['errors']))
+    assert seen['title'] == 'HPL results' and seen['errors'] == []
+    assert len(seen['images']) == 7 and all(image['complete'] and image['width'] > 0 for image in seen['images'])
+    # Not a blank page: charts and tables in many colours.
+    assert len(Image.open(io.BytesIO(seen['screenshot'])).convert('RGB').getcolors(1 << 24)) > 200
 
 
 def file_digest(path):
@@ -291,17 +339,25 @@ def check_blis_forced(collections_dir):
 
 
 def test_second_run_changes_nothing_in_the_install_roles(tmp_path, collections_dir):
+    # A Pi that neither throttled nor under-volted (its stand-in vcgencmd says so).
+    healthy = vcgencmd_stand_in(tmp_path, 0, 48.0)
     started = time.time()
-    result, report = playbook([os.path.join(ROOT, 'site.yml')] + extra_vars(benchmark_max_seconds=None, benchmark_max_n=2000),
-                              tmp_path, collections_dir, json_output=True)
+    result, report = playbook([os.path.join(ROOT, 'site.yml')] + extra_vars(
+        benchmark_max_seconds=None, benchmark_max_n=2000, benchmark_vcgencmd=healthy), tmp_path / 'results',
+        collections_dir, json_output=True)
     elapsed = time.time() - started
     assert result.returncode == 0, result.stdout[-5000:]
     install = list(task_results(report, plays=INSTALL_PLAYS))
     assert len(install) > 15
     changed = [(play, task) for play, task, outcome in install if outcome.get('changed')]
     assert changed == []
-    # The benchmark still ran (it is not an install step).
+    # The benchmark still ran (it is not an install step), and nothing the firmware reports
+    # taints it (tests running beside it may: the sampler names them if so).
     assert any(outcome.get('changed') for play, task, outcome in task_results(report, plays=['Run HPL across the cluster']))
+    (doc,) = documents(tmp_path / 'results')
+    assert all('other processes used' in reason for reason in doc['conditions']['tainted'])
+    node = doc['conditions']['nodes']['localhost']
+    assert node['throttled'] == {'before': 0, 'after': 0, 'during': 0} and node['temp_c']['max'] == 48.0
     print('second run: %.0f s' % elapsed)
 
 

@@ -1,10 +1,14 @@
 """Three arm64 nodes: HPL tuned across all of them as the hpl user, the winner kept beside
 the inventory with its confirmed rate, the grid the search kept the fastest of all grids,
-and every run bounded by the small node."""
+every run bounded by the small node, each node's conditions sampled during every run, and
+the report of them all."""
 
+import csv
 import glob
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -148,3 +152,29 @@ def test_benchmark_user_owns_its_runs(host, docs):
     assert all(host.file(directory).user == 'hpl' for directory in directories)
     if host.backend.get_hostname() == docs[-1]['run']['head']:
         assert host.file(directories[-1] + 'mpirun.log').user == 'hpl'
+
+
+def test_every_node_sampled_its_conditions_during_every_run(docs):
+    for run in docs:
+        nodes = run['conditions']['nodes']
+        assert sorted(nodes) == NODES and all(node['samples'] >= 2 for node in nodes.values())
+        # No vcgencmd in these containers: no throttling flags, so none taints a run (three
+        # emulated nodes on the host's cores may: other processes, named as such).
+        assert all(node['throttled'] == {'before': None, 'after': None, 'during': None} for node in nodes.values())
+        assert all('other processes used' in reason for reason in run['conditions']['tainted'])
+
+
+def test_the_report_of_the_cluster_has_every_row_and_its_charts(docs, tmp_path):
+    root = os.path.dirname(os.path.dirname(SCENARIO))
+    results = os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'results')
+    made = subprocess.run([sys.executable, '-m', 'ansible_collections.picluster.hpl.plugins.module_utils.report',
+                           results, '--out', str(tmp_path)], check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, env=dict(os.environ, PYTHONPATH=os.path.join(root, '.cache', 'collections')))
+    assert made.returncode == 0, made.stdout
+    with open(str(tmp_path / 'results.csv')) as handle:
+        lines = list(csv.DictReader(handle))
+    assert len(lines) == sum(len(run['results']) for run in docs)
+    assert set(line['cluster'] for line in lines) == {'pi1,pi2,pi3'}
+    # The grid run's NBs for each grid, and the runs over time, drawn.
+    assert os.path.getsize(str(tmp_path / 'charts' / 'nb.png')) > 10000
+    assert os.path.getsize(str(tmp_path / 'charts' / 'history.png')) > 10000

@@ -1,0 +1,191 @@
+# Copyright: picluster.hpl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Sample this node's conditions while HPL runs, until a stop file appears.
+
+  python3 conditions.py --out FILE --stop FILE --user NAME [--interval 2]
+                        [--max-seconds 3600] [--vcgencmd vcgencmd]
+
+Every interval it reads the CPU frequency governor and the current frequency, the load
+average, the SoC temperature (vcgencmd measure_temp on a Raspberry Pi, else the hottest
+/sys/class/thermal zone), vcgencmd get_throttled where there is one, and the CPU time
+everything but NAME's processes (the HPL ranks and MPI's daemons) took. FILE is rewritten
+after every sample (atomically) with the first and the last sample and what was seen in
+between, so that it is complete whenever it is read; its "final" is true once the last
+sample is in. Raw values only: the benchmark role decodes and judges them on the
+controller.
+"""
+
+import argparse
+import glob
+import json
+import os
+import pwd
+import subprocess
+import time
+
+TICK = os.sysconf('SC_CLK_TCK')
+
+
+def read(path):
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except (IOError, OSError):
+        return None
+
+
+def vcgencmd(command, *args):
+    if not command:
+        return None
+    try:
+        return subprocess.run([command] + list(args), check=False, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              universal_newlines=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def frequencies():
+    """Each CPU's current frequency in MHz: cpufreq's, else /proc/cpuinfo's."""
+    found = [int(value) / 1000.0 for value in (read(path) for path in glob.glob(
+        '/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_cur_freq')) if value and value.isdigit()]
+    if not found:
+        for line in (read('/proc/cpuinfo') or '').splitlines():
+            if line.lower().startswith('cpu mhz'):
+                found.append(float(line.split(':')[1]))
+    return found
+
+
+def temperature(command):
+    """(degrees C, where it came from), or (None, None)."""
+    text = vcgencmd(command, 'measure_temp') or ''
+    if text.startswith('temp='):
+        try:
+            return float(text[5:].split("'")[0]), 'vcgencmd'
+        except ValueError:
+            pass
+    zones = [int(value) / 1000.0 for value in (read(path) for path in glob.glob('/sys/class/thermal/thermal_zone*/temp'))
+             if value and value.lstrip('-').isdigit()]
+    return (max(zones), 'thermal_zone') if zones else (None, None)
+
+
+def throttled(command):
+    text = vcgencmd(command, 'get_throttled') or ''
+    try:
+        return int(text.split('=')[1], 16) if text.startswith('throttled=') else None
+    except ValueError:
+        return None
+
+
+def processes(uid):
+    """{pid: (comm, CPU seconds, the benchmark's or not)} of every process now: the
+    benchmark user's processes and this sampler count as the benchmark's."""
+    found, me = {}, os.getpid()
+    for stat in glob.glob('/proc/[0-9]*/stat'):
+        try:
+            with open(stat) as handle:
+                text = handle.read()
+            owner = os.stat(os.path.dirname(stat)).st_uid
+        except (IOError, OSError):
+            continue
+        comm, fields = text[text.index('(') + 1:text.rindex(')')], text[text.rindex(')') + 2:].split()
+        pid = int(os.path.basename(os.path.dirname(stat)))
+        found[pid] = (comm, (int(fields[11]) + int(fields[12])) / float(TICK), owner == uid or pid == me)
+    return found
+
+
+def busy_seconds():
+    """CPU seconds all CPUs spent busy since boot, and those stolen by the hypervisor."""
+    fields = [int(value) for value in read('/proc/stat').splitlines()[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq) / float(TICK), steal / float(TICK)
+
+
+def sample(command):
+    governors = sorted(set(read(path) for path in glob.glob(
+        '/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_governor')) - {None})
+    freqs = frequencies()
+    temp, source = temperature(command)
+    return {'time': round(time.time(), 2), 'governors': governors,
+            'freq_mhz': [min(freqs), max(freqs)] if freqs else None,
+            'load': [float(value) for value in (read('/proc/loadavg') or '0 0 0').split()[:3]],
+            'temp_c': temp, 'temp_source': source, 'throttled': throttled(command)}
+
+
+class Watch(object):
+    """What the samples saw, as the file holds it."""
+
+    def __init__(self, uid, command):
+        self.uid, self.command = uid, command
+        self.summary = {'samples': 0, 'before': None, 'after': None, 'governors': [], 'freq_mhz': None,
+                        'temp_c_max': None, 'throttled_any': 0, 'load_max': 0.0, 'other_cpu_seconds': 0.0,
+                        'measured_seconds': 0.0, 'steal_cpu_seconds': 0.0, 'other_top': {}}
+        self.procs, self.busy, self.last = processes(uid), busy_seconds(), time.time()
+
+    def take(self):
+        now = sample(self.command)
+        summary = self.summary
+        summary['samples'] += 1
+        summary['before'] = summary['before'] or now
+        summary['after'] = now
+        summary['governors'] = sorted(set(summary['governors']) | set(now['governors']))
+        if now['freq_mhz']:
+            low, high = summary['freq_mhz'] or now['freq_mhz']
+            summary['freq_mhz'] = [min(low, now['freq_mhz'][0]), max(high, now['freq_mhz'][1])]
+        if now['temp_c'] is not None:
+            summary['temp_c_max'] = max(summary['temp_c_max'] or now['temp_c'], now['temp_c'])
+        # The state-now bits of every sample (the since-boot ones are in before and after).
+        summary['throttled_any'] |= (now['throttled'] or 0) & 0xffff
+        summary['load_max'] = max(summary['load_max'], now['load'][0])
+        self._others(now['time'])
+
+    def _others(self, when):
+        """Add the CPU time others took since the last sample: all busy time less the
+        benchmark user's. An interval in which one of its processes ended is left out,
+        since the time it took before ending can no longer be read."""
+        procs, (busy, steal) = processes(self.uid), busy_seconds()
+        gone = [pid for pid, (dummy, dummy2, mine) in self.procs.items() if mine and pid not in procs]
+        if not gone and self.summary['samples'] > 1:
+            mine = sum(cpu - (self.procs[pid][1] if pid in self.procs else 0)
+                       for pid, (comm, cpu, ours) in procs.items() if ours)
+            self.summary['other_cpu_seconds'] += max(0.0, busy - self.busy[0] - mine)
+            self.summary['steal_cpu_seconds'] += steal - self.busy[1]
+            self.summary['measured_seconds'] += when - self.last
+            top = self.summary['other_top']
+            for pid, (comm, cpu, ours) in procs.items():
+                if not ours and pid in self.procs:
+                    top[comm] = top.get(comm, 0.0) + cpu - self.procs[pid][1]
+        self.procs, self.busy, self.last = procs, (busy, steal), when
+
+    def write(self, path, final):
+        top = sorted(self.summary['other_top'].items(), key=lambda item: -item[1])[:3]
+        document = dict(self.summary, final=final, other_top=[[comm, round(cpu, 2)] for comm, cpu in top if cpu > 0])
+        temporary = path + '.tmp'
+        with open(temporary, 'w') as handle:
+            json.dump(document, handle)
+        os.rename(temporary, path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--out', required=True)
+    parser.add_argument('--stop', required=True)
+    parser.add_argument('--user', required=True)
+    parser.add_argument('--interval', type=float, default=2.0)
+    parser.add_argument('--max-seconds', type=float, default=3600.0)
+    parser.add_argument('--vcgencmd', default='vcgencmd')
+    args = parser.parse_args()
+    watch = Watch(pwd.getpwnam(args.user).pw_uid, args.vcgencmd)
+    deadline = time.time() + args.max_seconds
+    while True:
+        watch.take()
+        final = os.path.exists(args.stop) or time.time() > deadline
+        watch.write(args.out, final)
+        if final:
+            return 0
+        end = time.time() + args.interval
+        while time.time() < end and not os.path.exists(args.stop):
+            time.sleep(0.1)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
