@@ -18,7 +18,7 @@ import io
 
 from ansible_collections.picluster.hpl.plugins.module_utils import top500
 from ansible_collections.picluster.hpl.plugins.module_utils.peaks import efficiency
-from ansible_collections.picluster.hpl.plugins.module_utils.report import best_run, cluster, tainted
+from ansible_collections.picluster.hpl.plugins.module_utils.report import best_run, cluster, latest_per_node, tainted
 
 TAINTED = '#c62828'
 RUNS_SHOWN = 16
@@ -123,13 +123,12 @@ def efficiency_data(runs):
 def nodes_data(runs):
     """Each node's GFLOPS alone, from the latest run that measured them: ``{'run', 'nodes':
     [[name, gflops], ...], 'median', 'weak': [names]}``, or None."""
-    for document in reversed(runs):
-        solo = document.get('per_node') or {}
-        measured = [[node['name'], node['gflops']] for node in solo.get('nodes') or [] if node.get('gflops')]
-        if measured:
-            return {'run': document.get('id'), 'nodes': measured, 'median': solo.get('median_gflops'),
-                    'weak': list(solo.get('weak') or [])}
-    return None
+    document = latest_per_node(runs)
+    if document is None:
+        return None
+    solo = document['per_node']
+    return {'run': document.get('id'), 'median': solo.get('median_gflops'), 'weak': list(solo.get('weak') or []),
+            'nodes': [[node['name'], node.get('gflops') or 0] for node in solo['nodes']]}
 
 
 def top500_data(runs):

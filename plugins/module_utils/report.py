@@ -108,6 +108,12 @@ def run_conditions(document):
             'power_watts': found.get('power_watts'), 'gflops_per_watt': found.get('gflops_per_watt')}
 
 
+def latest_per_node(documents):
+    """The latest run that ran every node alone, or None."""
+    measured = [document for document in documents if (document.get('per_node') or {}).get('nodes')]
+    return measured[-1] if measured else None
+
+
 def csv_rows(documents):
     """Every HPL result row of every run, as the CSV's dicts."""
     rows = []
@@ -185,7 +191,11 @@ def sections(documents, benches=(), compare_ids=None):
     """What the report says, as sections for either Markdown or HTML: each a dict of
     ``title``, ``lead`` (a line to stress), ``text`` (paragraphs), ``items`` (a list) and
     ``table`` (``header``, ``rows``, ``tainted``: which rows to mark)."""
-    found = [_best_section(best_run(documents), len(documents)), _runs_section(documents)]
+    found = [_best_section(best_run(documents), len(documents))]
+    alone = latest_per_node(documents)
+    if alone:
+        found.append(_nodes_section(alone))
+    found.append(_runs_section(documents))
     found += [_bench_section(bench) for bench in benches]
     if len(documents) >= 2:
         found.append(_comparison_section(compare(documents[-2], documents[-1])))
@@ -261,6 +271,23 @@ def _conditions_text(found):
     if found['gflops_per_watt']:
         parts.append('%g GFLOPS per watt at %g W' % (found['gflops_per_watt'], found['power_watts']))
     return ', '.join(parts)
+
+
+def _nodes_section(document):
+    solo = document['per_node']
+    rows = [[node['name'], _cell(node.get('gflops')), _percent(node['gflops'] / solo['median_gflops'])
+             if node.get('gflops') and solo.get('median_gflops') else '', node.get('status') or '',
+             'weak' if node['name'] in solo['weak'] else ''] for node in solo['nodes']]
+    median = _cell(solo['median_gflops'])
+    if solo['weak']:
+        text = '%s more than 10 %% below the median %s GFLOPS: check its cooling, power supply, governor and BLAS.' % (
+            ', '.join(solo['weak']), median)
+    else:
+        text = 'No node is more than 10 %% below the median, %s GFLOPS.' % median
+    return {'title': 'Each node alone (run %s)' % document.get('id'), 'text': [text],
+            'table': {'header': ['node', 'GFLOPS alone', 'of the median', 'status', ''],
+                      'right': [False, True, True, False, False], 'rows': rows,
+                      'tainted': [node['name'] in solo['weak'] for node in solo['nodes']]}}
 
 
 def _runs_section(documents):

@@ -21,6 +21,10 @@ from ansible_collections.picluster.hpl.plugins.module_utils import conditions, h
 from ansible_collections.picluster.hpl.plugins.module_utils.files import atomic_write
 
 SCHEMA_VERSION = 1
+# A node whose rate alone is below this share of the median of the nodes alone is named as
+# weak: a bad heatsink, a weak supply, a mis-set governor. Two healthy boards of one model
+# differ by a few per cent.
+WEAK_NODE_SHARE = 0.9
 
 
 def node_from_facts(name, facts):
@@ -78,8 +82,9 @@ def build_document(run, nodes, now=None):
     ``run`` is the ``picluster_hpl_run`` record (``output`` required; ``hosts``, ``hpl_dat``
     (the parameters, or the input file's text), ``mpi``, ``blas``, ``hpl``, ``sizing``,
     ``command``, ``rc``, ``started``, ``finished``, ``rpeak_gflops``, ``tuning`` (the tune
-    playbook's search, kept as it is given), ``conditions`` (each node's sampler report)
-    and ``power_watts`` optional); ``nodes``
+    playbook's search, kept as it is given), ``conditions`` (each node's sampler report),
+    ``power_watts``, ``per_node`` (each node's output alone) and ``per_node_seconds``
+    optional); ``nodes``
     maps host name to its node entry.
     """
     if not isinstance(run, dict) or not isinstance(run.get('output'), str):
@@ -116,12 +121,34 @@ def build_document(run, nodes, now=None):
         document['hpcc'] = parsed['hpcc']
     if run.get('tuning'):
         document['tuning'] = run['tuning']
+    if run.get('per_node'):
+        document['per_node'] = per_node(run['per_node'], run.get('per_node_seconds'))
     if run.get('conditions') is not None or run.get('power_watts'):
         document['conditions'] = conditions.summarise(run.get('conditions'), run.get('power_watts'),
                                                       best['gflops'] if best else None)
     # The text itself, so that a result can be checked or parsed again later.
     document['output'] = run['output']
     return document
+
+
+def per_node(outputs, seconds=None):
+    """Each node's run alone (``{name: HPL output}``) -> the document's ``per_node``: every
+    node's best row, the median rate, and the nodes below ``WEAK_NODE_SHARE`` of it or
+    without a result (``weak``)."""
+    nodes = []
+    for name, text in sorted(outputs.items()):
+        parsed = hpl_output.parse_hpl_output(text or '')
+        best = parsed['best'] or {}
+        entry = dict((key, best.get(key)) for key in ('n', 'nb', 'p', 'q', 'time_s', 'gflops'))
+        entry.update(name=name, status=parsed['status'], errors=parsed['errors'])
+        nodes.append(entry)
+    rates = sorted(entry['gflops'] for entry in nodes if entry['status'] == 'passed' and entry['gflops'])
+    middle = len(rates) // 2
+    median = (rates[middle] if len(rates) % 2 else (rates[middle - 1] + rates[middle]) / 2.0) if rates else None
+    weak = [entry['name'] for entry in nodes if median and (entry['status'] != 'passed' or not entry['gflops']
+                                                            or entry['gflops'] < WEAK_NODE_SHARE * median)]
+    return {'nodes': nodes, 'median_gflops': round(median, 4) if median else None, 'weak': weak,
+            'weak_below': WEAK_NODE_SHARE, 'seconds': seconds}
 
 
 def run_document(run, host, facts_of):
@@ -204,10 +231,25 @@ def headline(document):
     if document.get('efficiency_vs_dgemm') is not None:
         text += ", %.1f%% of DGEMM %.1f GFLOPS" % (100 * document['efficiency_vs_dgemm'], document['dgemm_gflops'])
     text += _blas_text(document)
+    text += _per_node_text(document.get('per_node'))
     if (document.get('conditions') or {}).get('gflops_per_watt'):
         text += ", %.3f GFLOPS per watt at %g W" % (document['conditions']['gflops_per_watt'],
                                                     document['conditions']['power_watts'])
     return ' '.join([text + ".", document['top500']['summary']] + document.get('warnings', []))
+
+
+def _per_node_text(solo):
+    """", alone: pi1 6.10, pi2 6.05, pi3 4.90 GFLOPS; pi3 19 % below the median (...)"."""
+    if not solo:
+        return ''
+    rates = ['%s %s' % (node['name'], '%.2f' % node['gflops'] if node['gflops'] else node['status'])
+             for node in solo['nodes']]
+    text = ', alone: %s GFLOPS' % ', '.join(rates)
+    for name in solo['weak']:
+        node = [entry for entry in solo['nodes'] if entry['name'] == name][0]
+        below = '%.0f %% below' % (100 * (1 - node['gflops'] / solo['median_gflops'])) if node['gflops'] else 'no result,'
+        text += '; %s %s the median (check its cooling, power supply, governor and BLAS)' % (name, below)
+    return text
 
 
 def _blas_text(document):

@@ -2,8 +2,9 @@
 
 Each document is built by the results module from a recorded HPL output
 (tests/unit/fixtures/hpl), as the benchmark builds it from a real run, for a cluster of two
-Pi 4s: an SD-card run, an NFS-root sweep (two NBs, two grids), a run tainted by an
-under-voltage, and a failed residual, each with the conditions its nodes' samplers report; with a side-by-side benchmark table recorded on this
+Pi 4s: an SD-card run, an NFS-root sweep (two NBs, two grids) after each node ran alone
+(pi2 a fifth slower), a run tainted by an under-voltage, and a failed residual, each with
+the conditions its nodes' samplers report; with a side-by-side benchmark table recorded on this
 project's test machine (tests/unit/fixtures/bench).
 """
 
@@ -44,15 +45,20 @@ def _read(*parts):
         return handle.read()
 
 
-def run_document(fixture, minute, boot_medium='sd', hosts=('pi1', 'pi2'), throttled=None):
+def run_document(fixture, minute, boot_medium='sd', hosts=('pi1', 'pi2'), throttled=None, alone=False):
     """The results document of a recorded HPL run on ``hosts``, with the conditions the
-    sampler reports when ``throttled`` (the last host's flags during the run) is given."""
+    sampler reports when ``throttled`` (the last host's flags during the run) is given, and
+    with ``alone``, each node's run alone (the last one a fifth slower)."""
     node = dict(PI4, picluster_hpl_node=dict(PI4['picluster_hpl_node'], boot_medium=boot_medium))
     nodes = dict((name, results.node_from_facts(name, node)) for name in hosts)
     now = datetime.datetime(2026, 11, 24, 3, minute, 0, tzinfo=datetime.timezone.utc)
-    document = results.build_document({'output': _read('hpl', fixture + '.out'), 'hosts': list(hosts),
-                                       'hpl_dat': _read('hpl', fixture + '.dat'),
-                                       'mpi': {'name': 'openmpi', 'version': '4.1.4'}}, nodes, now=now)
+    run = {'output': _read('hpl', fixture + '.out'), 'hosts': list(hosts), 'hpl_dat': _read('hpl', fixture + '.dat'),
+           'mpi': {'name': 'openmpi', 'version': '4.1.4'}}
+    if alone:
+        single = _read('hpl', 'single_passed.out')
+        run['per_node'] = dict((name, single) for name in hosts)
+        run['per_node'][hosts[-1]] = single.replace('7.416e+01', '5.933e+01')
+    document = results.build_document(run, nodes, now=now)
     if throttled is not None:
         reports = dict((name, sampler_report()) for name in hosts)
         reports[hosts[-1]] = sampler_report(during=throttled, after=throttled << conditions.SINCE_BOOT)
@@ -63,7 +69,8 @@ def run_document(fixture, minute, boot_medium='sd', hosts=('pi1', 'pi2'), thrott
 
 def write_results(directory, bench=True):
     """Write the recorded runs (and the bench table) into ``directory``; their documents."""
-    documents = [run_document(fixture, minute, medium, throttled=flags) for fixture, minute, medium, flags in RUNS]
+    documents = [run_document(fixture, minute, medium, throttled=flags, alone=fixture == 'matrix_sweep')
+                 for fixture, minute, medium, flags in RUNS]
     for document in documents:
         with open(os.path.join(str(directory), 'hpl-%s.json' % document['id']), 'w') as handle:
             json.dump(document, handle)

@@ -32,10 +32,12 @@ def docs():
 
 @pytest.fixture(scope='module')
 def runs(docs):
-    """The runs by role: the tuning's confirmation and the defaults run before it."""
+    """The runs by role: the tuning's first run, its confirmation and the defaults run
+    before it, the run of every grid, and the run with pi3 slowed."""
     (confirmed,) = [index for index, doc in enumerate(docs) if 'tuning' in doc]
-    assert len(docs) == confirmed + 2, [doc['hpl_dat'] for doc in docs]
-    return {'defaults': docs[confirmed - 1], 'tuned': docs[confirmed], 'grids': docs[-1]}
+    assert len(docs) == confirmed + 3, [doc['hpl_dat'] for doc in docs]
+    return {'start': docs[0], 'defaults': docs[confirmed - 1], 'tuned': docs[confirmed], 'grids': docs[-2],
+            'slowed': docs[-1]}
 
 
 @pytest.fixture(scope='module')
@@ -146,12 +148,30 @@ def test_ssh_trust_pins_every_host_key(host):
 
 def test_benchmark_user_owns_its_runs(host, docs):
     directories = host.check_output('ls -d /home/hpl/benchmark/*/').split()
-    # Every node has each run's directory (the ranks start there); the head holds the output.
-    assert [directory.rstrip('/') for directory in directories] == [doc['run']['directory'] for doc in docs]
+    # Every node has each run's directory (the ranks start there), and the directory of its
+    # runs alone when there were; the head holds the output.
+    expected = sorted([doc['run']['directory'] for doc in docs]
+                      + [doc['run']['directory'] + '-alone' for doc in docs if 'per_node' in doc])
+    assert sorted(directory.rstrip('/') for directory in directories) == expected
     assert host.file('/home/hpl/benchmark').user == 'hpl'
     assert all(host.file(directory).user == 'hpl' for directory in directories)
     if host.backend.get_hostname() == docs[-1]['run']['head']:
         assert host.file(directories[-1] + 'mpirun.log').user == 'hpl'
+
+
+def test_every_node_ran_alone_first_and_the_slowed_one_is_named(runs):
+    # The tune playbook's first stage: every node alone, at its share of the cluster run.
+    for run in (runs['start'], runs['slowed']):
+        alone = run['per_node']
+        assert [node['name'] for node in alone['nodes']] == NODES
+        assert all(node['status'] == 'passed' and node['gflops'] > 0 for node in alone['nodes'])
+        share = run['best']['n'] / 3 ** 0.5
+        assert all(node['n'] == int(share) // run['best']['nb'] * run['best']['nb'] for node in alone['nodes'])
+        assert all(node['p'] * node['q'] == 1 for node in alone['nodes'])
+    # pi3's container had a fifth of a core while they ran: it, and only it, is weak.
+    slowed = runs['slowed']['per_node']
+    assert slowed['weak'] == ['pi3'], slowed
+    assert slowed['nodes'][2]['gflops'] < 0.9 * slowed['median_gflops']
 
 
 def test_every_node_sampled_its_conditions_during_every_run(docs):

@@ -48,31 +48,30 @@ def test_each_chart_plots_what_the_runs_measured(tmp_path):
     assert top['gflops'] == report.best_run(runs)['best']['gflops'] and top['lists'][0][0] == '1993-06'
     bench = charts.bench_data(benches)
     assert [row[0] for row in bench['rows']][:3] == ['defaults', 'tune', 'sweep_best']
-    # No run measured each node alone: no chart of them.
-    assert charts.nodes_data(runs) is None
+    # The sweep ran each node alone first: pi2 a fifth slower, and named.
+    assert charts.nodes_data(runs) == {'run': sweep['id'], 'nodes': [['pi1', 74.16], ['pi2', 59.33]],
+                                       'median': 66.745, 'weak': ['pi2']}
     assert [chart[0] for chart in charts.chart_data(runs, benches)] == [
-        'nb', 'grid', 'boot', 'history', 'efficiency', 'top500', 'bench']
+        'nb', 'grid', 'boot', 'history', 'efficiency', 'nodes', 'top500', 'bench']
 
 
 def test_every_chart_is_a_picture_and_the_next_report_writes_the_same_bytes(tmp_path):
     results = tmp_path / 'results'
     results.mkdir()
     runs, benches = loaded(results)
-    # Each node alone, one of them 20 % slow, as the per-node runs record it.
-    runs[-1]['per_node'] = {'nodes': [{'name': 'pi1', 'gflops': 6.1}, {'name': 'pi2', 'gflops': 4.9}],
-                            'median_gflops': 5.5, 'weak': ['pi2']}
     for name, title, data, _caption in charts.chart_data(runs, benches):
         picture = Image.open(io.BytesIO(charts.draw(name, title, data)))
         assert picture.format == 'PNG' and picture.size == (800, 450)
         # Not blank: a chart has axes, lines or bars and text in many colours.
         assert len(picture.convert('RGB').getcolors(maxcolors=1 << 20)) > 50, name
     first = report.write(str(results))
-    assert first['charts'] == 7 and 'charts/history.png' in first['files'] and first['note'] is None
+    assert first['charts'] == 8 and 'charts/nodes.png' in first['files'] and first['note'] is None
     assert sorted(first['changed_files']) == sorted(first['files'])
     again = report.write(str(results))
     assert again['changed_files'] == []
     page = (results / 'report' / 'index.html').read_text()
-    assert page.count('<img src="charts/') == 7 and 'class="tainted"' in page
+    assert page.count('<img src="charts/') == 8 and 'class="tainted"' in page
+    assert 'pi2 more than 10 % below the median 66.745 GFLOPS: check its cooling' in page
 
 
 def test_without_matplotlib_the_report_says_why_it_has_no_charts(tmp_path):

@@ -89,3 +89,13 @@ def test_the_command_writes_the_report_and_says_what_to_change_on_bad_input(dire
     assert report.main([str(empty)]) == 2 and 'holds no results' in capsys.readouterr().err
     assert report.main([str(directory), '--compare', 'nope', runs[0]['id']]) == 2
     assert "no run 'nope'" in capsys.readouterr().err
+
+
+def test_the_nodes_alone_are_a_section_naming_the_weak_one_or_none(directory):
+    runs, benches, _problems = report.load(str(directory))
+    text = report.summary(runs, benches)
+    assert '## Each node alone (run %s)' % runs[1]['id'] in text
+    assert 'pi2 more than 10 % below the median 66.745 GFLOPS' in text
+    assert '| pi2 | 59.33 | 88.9 % | passed | weak |' in text
+    runs[1]['per_node']['weak'] = []
+    assert 'No node is more than 10 % below the median, 66.745 GFLOPS.' in report.summary(runs, benches)

@@ -141,3 +141,19 @@ def test_a_run_that_confirms_a_search_carries_it():
     assert 'tuning' not in document({'output': output, 'hosts': ['pi1']})
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(dict(doc, tuning={'n': 1}), SCHEMA)
+
+
+def test_each_node_alone_names_the_weak_ones():
+    fast = read_fixture('hpl', 'single_passed.out')
+    slow = fast.replace('7.416e+01', '5.933e+01')
+    alone = results.per_node({'pi1': fast, 'pi2': fast, 'pi3': slow, 'pi4': read_fixture('hpl', 'illegal_input.out')},
+                             seconds=12.5)
+    assert [(node['name'], node['gflops'], node['status']) for node in alone['nodes']] == [
+        ('pi1', 74.16, 'passed'), ('pi2', 74.16, 'passed'), ('pi3', 59.33, 'passed'), ('pi4', None, 'error')]
+    # The median of the three that passed; pi3 is 20 % below it, pi4 gave no result.
+    assert alone['median_gflops'] == 74.16 and alone['weak'] == ['pi3', 'pi4'] and alone['seconds'] == 12.5
+    assert alone['nodes'][0]['n'] == 4032 and alone['nodes'][3]['errors']
+    doc = document({'output': fast, 'hosts': ['pi1'], 'per_node': {'pi1': fast, 'pi3': slow}})
+    assert doc['per_node']['weak'] == ['pi3']
+    # Of two, the median is their mean, 66.745: pi3 is 11 % below it.
+    assert ', alone: pi1 74.16, pi3 59.33 GFLOPS; pi3 11 % below the median (check its cooling' in results.headline(doc)
