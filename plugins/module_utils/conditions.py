@@ -57,17 +57,20 @@ def node_conditions(raw):
     }
 
 
+def throttled_during(node):
+    """The firmware's flags that fired during the run on ``node``: seen in a sample, or
+    come up and gone between two (then only the since-boot bits show it)."""
+    throttled = node.get('throttled') or {}
+    if throttled.get('after') is None:
+        return []
+    now = decode_throttled(throttled.get('during') or 0)['now']
+    newly = (throttled['after'] & ~(throttled.get('before') or 0)) >> SINCE_BOOT
+    return [what for bit, what in THROTTLED_BITS if what in now or newly & (1 << bit)]
+
+
 def reasons(name, node):
     """Why ``node``'s conditions spoil the run (empty when they do not)."""
-    found = []
-    throttled = node.get('throttled') or {}
-    if throttled.get('after') is not None:
-        now = decode_throttled(throttled.get('during') or 0)['now']
-        # A flag that came up and went between two samples shows in the since-boot bits.
-        newly = (throttled['after'] & ~(throttled.get('before') or 0)) >> SINCE_BOOT
-        for bit, what in THROTTLED_BITS:
-            if what in now or newly & (1 << bit):
-                found.append('%s: %s during the run' % (name, what))
+    found = ['%s: %s during the run' % (name, what) for what in throttled_during(node)]
     cores = node.get('other_cores')
     if cores is not None and cores > OTHER_CORES_LIMIT:
         top = ', '.join('%s %.1f s' % (comm, seconds) for comm, seconds in node.get('other_top') or [])

@@ -22,7 +22,7 @@ import os
 
 from ansible_collections.picluster.hpl.plugins.module_utils import report_html
 from ansible_collections.picluster.hpl.plugins.module_utils.files import atomic_write
-from ansible_collections.picluster.hpl.plugins.module_utils.conditions import decode_throttled
+from ansible_collections.picluster.hpl.plugins.module_utils.conditions import throttled_during
 from ansible_collections.picluster.hpl.plugins.module_utils.peaks import efficiency
 
 # One row per HPL result row: the run's fields first, then the row's.
@@ -90,7 +90,7 @@ def kernels(document):
 
 def run_conditions(document):
     """A run's conditions over all its nodes: the governors, the lowest frequency and the
-    highest temperature seen, the throttling flags raised during the run, the most CPU
+    highest temperature seen, the throttling flags that fired during the run, the most CPU
     other processes took on a node, and the power and GFLOPS per watt if measured."""
     found = document.get('conditions') or {}
     nodes = list((found.get('nodes') or {}).values())
@@ -99,8 +99,7 @@ def run_conditions(document):
         values = [value for value in (pick(node) for node in nodes) if value is not None]
         return combine(values) if values else None
 
-    flags = sorted(set(flag for node in nodes for flag in (decode_throttled(
-        (node.get('throttled') or {}).get('during')) or {}).get('now', [])))
+    flags = sorted(set(flag for node in nodes for flag in throttled_during(node)))
     return {'governors': ' '.join(sorted(set(name for node in nodes for name in node.get('governors') or []))),
             'freq_mhz_min': seen(lambda node: ((node.get('freq_mhz') or {}).get('during') or [None])[0], min),
             'temp_c_max': seen(lambda node: (node.get('temp_c') or {}).get('max'), max),
@@ -279,7 +278,9 @@ def _nodes_section(document):
              if node.get('gflops') and solo.get('median_gflops') else '', node.get('status') or '',
              'weak' if node['name'] in solo['weak'] else ''] for node in solo['nodes']]
     median = _cell(solo['median_gflops'])
-    if solo['weak']:
+    if solo['median_gflops'] is None:
+        text = 'No node passed alone: see each run directory\'s mpirun.log.'
+    elif solo['weak']:
         text = '%s more than 10 %% below the median %s GFLOPS: check its cooling, power supply, governor and BLAS.' % (
             ', '.join(solo['weak']), median)
     else:

@@ -145,8 +145,8 @@ def per_node(outputs, seconds=None):
     rates = sorted(entry['gflops'] for entry in nodes if entry['status'] == 'passed' and entry['gflops'])
     middle = len(rates) // 2
     median = (rates[middle] if len(rates) % 2 else (rates[middle - 1] + rates[middle]) / 2.0) if rates else None
-    weak = [entry['name'] for entry in nodes if median and (entry['status'] != 'passed' or not entry['gflops']
-                                                            or entry['gflops'] < WEAK_NODE_SHARE * median)]
+    weak = [entry['name'] for entry in nodes if entry['status'] != 'passed' or not entry['gflops']
+            or entry['gflops'] < WEAK_NODE_SHARE * median]
     return {'nodes': nodes, 'median_gflops': round(median, 4) if median else None, 'weak': weak,
             'weak_below': WEAK_NODE_SHARE, 'seconds': seconds}
 

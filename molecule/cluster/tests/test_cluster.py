@@ -149,9 +149,10 @@ def test_ssh_trust_pins_every_host_key(host):
 def test_benchmark_user_owns_its_runs(host, docs):
     directories = host.check_output('ls -d /home/hpl/benchmark/*/').split()
     # Every node has each run's directory (the ranks start there), and the directory of its
-    # runs alone when there were; the head holds the output.
+    # own run alone when there were; the head holds the output.
+    name = host.backend.get_hostname()
     expected = sorted([doc['run']['directory'] for doc in docs]
-                      + [doc['run']['directory'] + '-alone' for doc in docs if 'per_node' in doc])
+                      + [doc['run']['directory'] + '-alone-' + name for doc in docs if 'per_node' in doc])
     assert sorted(directory.rstrip('/') for directory in directories) == expected
     assert host.file('/home/hpl/benchmark').user == 'hpl'
     assert all(host.file(directory).user == 'hpl' for directory in directories)

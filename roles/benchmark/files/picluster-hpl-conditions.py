@@ -76,28 +76,35 @@ def throttled(command):
         return None
 
 
+# What each process is to the benchmark: its own (the benchmark user's: the ranks, MPI's
+# daemons), left out (this sampler, and the kernel's threads, which serve the ranks'
+# messages as much as anything), or another's.
+MINE, LEFT_OUT, OTHER = 'mine', 'left out', 'other'
+
+
 def processes(uid):
-    """{pid: (comm, CPU seconds, the benchmark's or not)} of every process now: the
-    benchmark user's processes and this sampler count as the benchmark's."""
+    """{pid: (comm, CPU seconds, MINE, LEFT_OUT or OTHER)} of every process now."""
     found, me = {}, os.getpid()
     for stat in glob.glob('/proc/[0-9]*/stat'):
         try:
-            with open(stat) as handle:
-                text = handle.read()
+            with open(stat, 'rb') as handle:
+                text = handle.read().decode('utf-8', 'replace')
             owner = os.stat(os.path.dirname(stat)).st_uid
-        except (IOError, OSError):
+            comm, fields = text[text.index('(') + 1:text.rindex(')')], text[text.rindex(')') + 2:].split()
+            pid, parent, cpu = int(os.path.basename(os.path.dirname(stat))), int(fields[1]), int(fields[11]) + int(fields[12])
+        except (IOError, OSError, ValueError, IndexError):
             continue
-        comm, fields = text[text.index('(') + 1:text.rindex(')')], text[text.rindex(')') + 2:].split()
-        pid = int(os.path.basename(os.path.dirname(stat)))
-        found[pid] = (comm, (int(fields[11]) + int(fields[12])) / float(TICK), owner == uid or pid == me)
+        kind = MINE if owner == uid else LEFT_OUT if pid in (me, 2) or parent == 2 else OTHER
+        found[pid] = (comm, cpu / float(TICK), kind)
     return found
 
 
 def busy_seconds():
-    """CPU seconds all CPUs spent busy since boot, and those stolen by the hypervisor."""
+    """CPU seconds all CPUs spent in processes since boot (interrupts left out: the ranks'
+    messages cause them), and those stolen by the hypervisor."""
     fields = [int(value) for value in read('/proc/stat').splitlines()[0].split()[1:]]
     user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq) / float(TICK), steal / float(TICK)
+    return (user + nice + system) / float(TICK), steal / float(TICK)
 
 
 def sample(command):
@@ -139,20 +146,23 @@ class Watch(object):
         self._others(now['time'])
 
     def _others(self, when):
-        """Add the CPU time others took since the last sample: all busy time less the
-        benchmark user's. An interval in which one of its processes ended is left out,
-        since the time it took before ending can no longer be read."""
+        """Add the CPU time others took since the last sample while HPL ran: all busy time
+        less the benchmark's and what is left out. Only intervals in which the benchmark
+        user's processes kept at least a quarter of a core busy count (HPL computing, not
+        starting or ended), and none in which one of them ended, since the time it took
+        before ending can no longer be read."""
         procs, (busy, steal) = processes(self.uid), busy_seconds()
-        gone = [pid for pid, (dummy, dummy2, mine) in self.procs.items() if mine and pid not in procs]
-        if not gone and self.summary['samples'] > 1:
-            mine = sum(cpu - (self.procs[pid][1] if pid in self.procs else 0)
-                       for pid, (comm, cpu, ours) in procs.items() if ours)
-            self.summary['other_cpu_seconds'] += max(0.0, busy - self.busy[0] - mine)
+        gone = [pid for pid, (dummy, dummy2, kind) in self.procs.items() if kind == MINE and pid not in procs]
+        took = dict((kind, sum(cpu - (self.procs[pid][1] if pid in self.procs else 0)
+                               for pid, (dummy, cpu, mine) in procs.items() if mine == kind)) for kind in (MINE, LEFT_OUT))
+        interval = when - self.last
+        if not gone and self.summary['samples'] > 1 and took[MINE] >= 0.25 * interval:
+            self.summary['other_cpu_seconds'] += max(0.0, busy - self.busy[0] - took[MINE] - took[LEFT_OUT])
             self.summary['steal_cpu_seconds'] += steal - self.busy[1]
-            self.summary['measured_seconds'] += when - self.last
+            self.summary['measured_seconds'] += interval
             top = self.summary['other_top']
-            for pid, (comm, cpu, ours) in procs.items():
-                if not ours and pid in self.procs:
+            for pid, (comm, cpu, kind) in procs.items():
+                if kind == OTHER and pid in self.procs:
                     top[comm] = top.get(comm, 0.0) + cpu - self.procs[pid][1]
         self.procs, self.busy, self.last = procs, (busy, steal), when
 
@@ -177,7 +187,12 @@ def main():
     watch = Watch(pwd.getpwnam(args.user).pw_uid, args.vcgencmd)
     deadline = time.time() + args.max_seconds
     while True:
-        watch.take()
+        try:
+            watch.take()
+        except (IOError, OSError, ValueError, KeyError, IndexError, TypeError) as error:
+            # One bad sample must not end the watch: count it, and go on.
+            watch.summary['errors'] = watch.summary.get('errors', 0) + 1
+            watch.summary['last_error'] = str(error)
         final = os.path.exists(args.stop) or time.time() > deadline
         watch.write(args.out, final)
         if final:

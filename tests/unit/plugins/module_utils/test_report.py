@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from ansible_collections.picluster.hpl.plugins.module_utils import report
+import report_fixtures
+from ansible_collections.picluster.hpl.plugins.module_utils import conditions, report
 from report_fixtures import write_results
 
 
@@ -99,3 +100,12 @@ def test_the_nodes_alone_are_a_section_naming_the_weak_one_or_none(directory):
     assert '| pi2 | 59.33 | 88.9 % | passed | weak |' in text
     runs[1]['per_node']['weak'] = []
     assert 'No node is more than 10 % below the median, 66.745 GFLOPS.' in report.summary(runs, benches)
+    runs[1]['per_node'].update(median_gflops=None, weak=['pi1', 'pi2'])
+    assert 'No node passed alone' in report.summary(runs, benches)
+
+
+def test_a_flag_seen_only_in_the_since_boot_bits_is_in_the_csv_too():
+    doc = report_fixtures.run_document('single_passed', 0, throttled=0)
+    doc['conditions'] = conditions.summarise({'pi1': report_fixtures.sampler_report(before=0, after=0x20000)})
+    (line,) = report.csv_rows([doc])
+    assert line['throttled'] == 'frequency capped' and line['tainted'] == 'pi1: frequency capped during the run'

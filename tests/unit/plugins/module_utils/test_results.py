@@ -157,3 +157,8 @@ def test_each_node_alone_names_the_weak_ones():
     assert doc['per_node']['weak'] == ['pi3']
     # Of two, the median is their mean, 66.745: pi3 is 11 % below it.
     assert ', alone: pi1 74.16, pi3 59.33 GFLOPS; pi3 11 % below the median (check its cooling' in results.headline(doc)
+
+
+def test_nodes_that_gave_no_result_alone_are_weak_even_without_a_median():
+    alone = results.per_node({'pi1': '', 'pi2': read_fixture('hpl', 'illegal_input.out')})
+    assert alone['median_gflops'] is None and alone['weak'] == ['pi1', 'pi2']
