@@ -16,6 +16,7 @@ import datetime
 import json
 import os
 import re
+import statistics
 
 from ansible_collections.picluster.hpl.plugins.module_utils import conditions, hpl_dat, hpl_output, peaks, top500
 from ansible_collections.picluster.hpl.plugins.module_utils.files import atomic_write
@@ -142,9 +143,8 @@ def per_node(outputs, seconds=None):
         entry = dict((key, best.get(key)) for key in ('n', 'nb', 'p', 'q', 'time_s', 'gflops'))
         entry.update(name=name, status=parsed['status'], errors=parsed['errors'])
         nodes.append(entry)
-    rates = sorted(entry['gflops'] for entry in nodes if entry['status'] == 'passed' and entry['gflops'])
-    middle = len(rates) // 2
-    median = (rates[middle] if len(rates) % 2 else (rates[middle - 1] + rates[middle]) / 2.0) if rates else None
+    rates = [entry['gflops'] for entry in nodes if entry['status'] == 'passed' and entry['gflops']]
+    median = statistics.median(rates) if rates else None
     weak = [entry['name'] for entry in nodes if entry['status'] != 'passed' or not entry['gflops']
             or entry['gflops'] < WEAK_NODE_SHARE * median]
     return {'nodes': nodes, 'median_gflops': round(median, 4) if median else None, 'weak': weak,
