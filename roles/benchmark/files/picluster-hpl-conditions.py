@@ -7,11 +7,11 @@
 
 Every interval it reads the CPU frequency governor and the current frequency, the load
 average, the SoC temperature (vcgencmd measure_temp on a Raspberry Pi, else the hottest
-/sys/class/thermal zone), vcgencmd get_throttled where there is one, and the CPU time
-everything but NAME's processes (the HPL ranks and MPI's daemons) took. FILE is rewritten
-after every sample (atomically) with the first and the last sample and what was seen in
-between, so that it is complete whenever it is read; its "final" is true once the last
-sample is in. Raw values only: the benchmark role decodes and judges them on the
+/sys/class/thermal zone), vcgencmd get_throttled where there is one, and the CPU time the
+processes of this node (as its /proc shows them: a container's own) other than NAME's (the
+HPL ranks and MPI's daemons) took. FILE is rewritten after every sample (atomically) with
+the first and the last sample and what was seen in between, so that it is complete whenever
+it is read; its "final" is true once the last sample is in. Raw values only: the benchmark role decodes and judges them on the
 controller.
 """
 
@@ -83,7 +83,9 @@ MINE, LEFT_OUT, OTHER = 'mine', 'left out', 'other'
 
 
 def processes(uid):
-    """{pid: (comm, CPU seconds, MINE, LEFT_OUT or OTHER)} of every process now."""
+    """{pid: (comm, CPU seconds, CPU seconds of its ended children, kind)} of every process
+    this node's /proc shows: the node's own, also in a container, whose /proc/stat would
+    count the whole host."""
     found, me = {}, os.getpid()
     for stat in glob.glob('/proc/[0-9]*/stat'):
         try:
@@ -91,20 +93,19 @@ def processes(uid):
                 text = handle.read().decode('utf-8', 'replace')
             owner = os.stat(os.path.dirname(stat)).st_uid
             comm, fields = text[text.index('(') + 1:text.rindex(')')], text[text.rindex(')') + 2:].split()
-            pid, parent, cpu = int(os.path.basename(os.path.dirname(stat))), int(fields[1]), int(fields[11]) + int(fields[12])
+            pid, parent = int(os.path.basename(os.path.dirname(stat))), int(fields[1])
+            cpu, children = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
         except (IOError, OSError, ValueError, IndexError):
             continue
         kind = MINE if owner == uid else LEFT_OUT if pid in (me, 2) or parent == 2 else OTHER
-        found[pid] = (comm, cpu / float(TICK), kind)
+        found[pid] = (comm, cpu / float(TICK), children / float(TICK), kind)
     return found
 
 
-def busy_seconds():
-    """CPU seconds all CPUs spent in processes since boot (interrupts left out: the ranks'
-    messages cause them), and those stolen by the hypervisor."""
+def steal_seconds():
+    """CPU seconds the hypervisor took from this machine since boot."""
     fields = [int(value) for value in read('/proc/stat').splitlines()[0].split()[1:]]
-    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system) / float(TICK), steal / float(TICK)
+    return (fields + [0] * 8)[7] / float(TICK)
 
 
 def sample(command):
@@ -126,7 +127,7 @@ class Watch(object):
         self.summary = {'samples': 0, 'before': None, 'after': None, 'governors': [], 'freq_mhz': None,
                         'temp_c_max': None, 'throttled_any': 0, 'load_max': 0.0, 'other_cpu_seconds': 0.0,
                         'measured_seconds': 0.0, 'steal_cpu_seconds': 0.0, 'other_top': {}}
-        self.procs, self.busy, self.last = processes(uid), busy_seconds(), time.time()
+        self.procs, self.steal, self.last = processes(uid), steal_seconds(), time.time()
 
     def take(self):
         now = sample(self.command)
@@ -146,25 +147,32 @@ class Watch(object):
         self._others(now['time'])
 
     def _others(self, when):
-        """Add the CPU time others took since the last sample while HPL ran: all busy time
-        less the benchmark's and what is left out. Only intervals in which the benchmark
-        user's processes kept at least a quarter of a core busy count (HPL computing, not
-        starting or ended), and none in which one of them ended, since the time it took
-        before ending can no longer be read."""
-        procs, (busy, steal) = processes(self.uid), busy_seconds()
-        gone = [pid for pid, (dummy, dummy2, kind) in self.procs.items() if kind == MINE and pid not in procs]
-        took = dict((kind, sum(cpu - (self.procs[pid][1] if pid in self.procs else 0)
-                               for pid, (dummy, cpu, mine) in procs.items() if mine == kind)) for kind in (MINE, LEFT_OUT))
+        """Add the CPU time other processes took since the last sample while HPL ran: theirs,
+        and that of their children which ended (less what those were already counted for).
+        Only intervals in which the benchmark user's processes were busy count (HPL
+        running, not yet started or ended: its ranks spin even while they wait for a
+        message, so a twentieth of a core is a rank that others crowd out), and none in
+        which one of them ended, since its parent then gets its time."""
+        procs, steal = processes(self.uid), steal_seconds()
+        before = self.procs
+        gone = [pid for pid in before if pid not in procs]
+        mine = sum(cpu - (before[pid][1] if pid in before else 0)
+                   for pid, (dummy, cpu, dummy2, kind) in procs.items() if kind == MINE)
         interval = when - self.last
-        if not gone and self.summary['samples'] > 1 and took[MINE] >= 0.25 * interval:
-            self.summary['other_cpu_seconds'] += max(0.0, busy - self.busy[0] - took[MINE] - took[LEFT_OUT])
-            self.summary['steal_cpu_seconds'] += steal - self.busy[1]
+        if not any(before[pid][3] == MINE for pid in gone) and self.summary['samples'] > 1 and mine >= 0.05 * interval:
+            took = {}
+            for pid, (comm, cpu, children, kind) in procs.items():
+                if kind == OTHER:
+                    old = before.get(pid, (comm, 0.0, 0.0, kind))
+                    took[comm] = took.get(comm, 0.0) + cpu + children - old[1] - old[2]
+            counted = sum(before[pid][1] + before[pid][2] for pid in gone if before[pid][3] == OTHER)
+            self.summary['other_cpu_seconds'] += max(0.0, sum(took.values()) - counted)
+            self.summary['steal_cpu_seconds'] += steal - self.steal
             self.summary['measured_seconds'] += interval
             top = self.summary['other_top']
-            for pid, (comm, cpu, kind) in procs.items():
-                if kind == OTHER and pid in self.procs:
-                    top[comm] = top.get(comm, 0.0) + cpu - self.procs[pid][1]
-        self.procs, self.busy, self.last = procs, (busy, steal), when
+            for comm, cpu in took.items():
+                top[comm] = top.get(comm, 0.0) + cpu
+        self.procs, self.steal, self.last = procs, steal, when
 
     def write(self, path, final):
         top = sorted(self.summary['other_top'].items(), key=lambda item: -item[1])[:3]
