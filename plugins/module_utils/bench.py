@@ -22,6 +22,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import statistics
+
 from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat, sizing, tuning
 
 METHODS = ('defaults', 'tune', 'sweep_best', 'rule_top500_benchmark', 'rule_sqrt80', 'dgemm')
@@ -110,13 +112,25 @@ def spread(rows):
             'gflops_max': _round(rates[-1] if rates else None), 'runs': len(rows), 'passed': len(rates)}
 
 
+def paired_ratio(rows, reference):
+    """The median over rounds of a method's rate over the sweep winner's in the same round
+    (row k of each ran in round k): a slow minute of the machine then slows both sides of
+    a ratio, where the ratio of two medians would take it as a difference between them."""
+    def rate(row):
+        return row.get('gflops') if row.get('status') == 'passed' and row.get('gflops') else None
+    pairs = [rate(mine) / rate(theirs) for mine, theirs in zip(rows or [], reference or [])
+             if rate(mine) and rate(theirs)]
+    return round(statistics.median(pairs), 4) if pairs else None
+
+
 def table(runs, dgemm_gflops=None, meta=None):
     """The bench document from what was measured.
 
     ``runs`` maps a method of ``METHODS`` to ``{'rows': [result rows], 'wall_s': seconds}``
     (and for ``tune`` and ``sweep_best``, ``search_wall_s`` and ``search_tests``: what
     finding the choice took). ``dgemm_gflops`` is the node's DGEMM rate with every core.
-    Ratios are of medians; ``checks`` says which of the targets held.
+    ``ratio_to_sweep_best`` is of medians, ``ratio_paired`` the median of each round's
+    ratio (``paired_ratio``), which ``checks`` judges by when there is one.
     """
     rows = [_row(method, runs[method]) for method in METHODS if method in runs and method != 'dgemm']
     if dgemm_gflops:
@@ -126,6 +140,7 @@ def table(runs, dgemm_gflops=None, meta=None):
     ceiling = (by_method.get('sweep_best') or {}).get('gflops_median')
     for row in rows:
         row['ratio_to_sweep_best'] = _ratio(row['gflops_median'], ceiling)
+        row['ratio_paired'] = paired_ratio(runs.get(row['method'], {}).get('rows'), runs.get('sweep_best', {}).get('rows'))
         row['ratio_to_dgemm'] = _ratio(row['gflops_median'], dgemm_gflops)
     tune, sweep = runs.get('tune', {}), runs.get('sweep_best', {})
     document = dict(meta or {})
@@ -145,7 +160,8 @@ def checks(document):
     by_method = dict((row['method'], row) for row in document['rows'])
 
     def ratio(method):
-        return (by_method.get(method) or {}).get('ratio_to_sweep_best')
+        row = by_method.get(method) or {}
+        return row['ratio_paired'] if row.get('ratio_paired') is not None else row.get('ratio_to_sweep_best')
 
     def ahead(method):
         mine = (by_method.get(method) or {}).get('gflops_median')
@@ -189,15 +205,15 @@ def _empty(method):
 
 def markdown(document):
     """The document's table as Markdown, with what the search took and the targets."""
-    lines = ['| method | GFLOPS median | min | max | × sweep best | × DGEMM | N | NB | P × Q | variant '
-             '| memory MiB | wall s |',
-             '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |']
+    lines = ['| method | GFLOPS median | min | max | × sweep best | same round | × DGEMM | N | NB | P × Q '
+             '| variant | memory MiB | wall s |',
+             '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |']
     for row in document['rows']:
         variant = ' '.join(str(row.get(key)) for key in ('tv', 'bcast', 'depth') if row.get(key) is not None)
         grid = '%s × %s' % (row['p'], row['q']) if row.get('p') else ''
         memory = row['memory_bytes'] / 2.0 ** 20 if row.get('memory_bytes') else None
         cells = [row['method']] + [_cell(row[key], '%.2f') for key in ('gflops_median', 'gflops_min', 'gflops_max')]
-        cells += [_cell(row[key], '%.3f') for key in ('ratio_to_sweep_best', 'ratio_to_dgemm')]
+        cells += [_cell(row.get(key), '%.3f') for key in ('ratio_to_sweep_best', 'ratio_paired', 'ratio_to_dgemm')]
         cells += [_cell(row.get('n'), '%d'), _cell(row.get('nb'), '%d'), grid, variant, _cell(memory, '%.0f'),
                   _cell(row.get('wall_s'), '%.0f')]
         lines.append('| %s |' % ' | '.join(cells))

@@ -312,10 +312,10 @@ def _bench_section(bench):
     for row in bench.get('rows') or []:
         grid = '%s x %s' % (row.get('p'), row.get('q')) if row.get('p') else ''
         rows.append([row.get('method') or '', _cell(row.get('gflops_median')), _percent(row.get('ratio_to_sweep_best')),
-                     _cell(row.get('n')), _cell(row.get('nb')), grid])
+                     _percent(row.get('ratio_paired')), _cell(row.get('n')), _cell(row.get('nb')), grid])
     return {'title': 'Side-by-side benchmark %s' % os.path.basename(bench['path']), 'table': {
-        'header': ['method', 'GFLOPS (median)', "of the sweep's best", 'N', 'NB', 'P x Q'],
-        'right': [False, True, True, True, True, False], 'rows': rows, 'tainted': [False] * len(rows)}}
+        'header': ['method', 'GFLOPS (median)', "of the sweep's best", 'same round (median)', 'N', 'NB', 'P x Q'],
+        'right': [False, True, True, True, True, True, False], 'rows': rows, 'tainted': [False] * len(rows)}}
 
 
 def _comparison_section(comparison):

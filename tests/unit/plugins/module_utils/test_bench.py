@@ -138,7 +138,9 @@ def test_the_table_takes_its_ratios_from_the_measured_medians():
                                   'tune_ahead_of_rules': True}
     table = document['markdown'].splitlines()
     assert table[0].startswith('| method | GFLOPS median') and len([line for line in table if line.startswith('| ')]) == 8
-    assert '| defaults | 61.00 | 60.00 | 62.00 | 0.953 | 0.581 | 3072 |' in document['markdown']
+    # Each round's own ratio: 60/63.5, 62/64 and 61/64.5.
+    assert by['defaults']['ratio_paired'] == round(61.0 / 64.5, 4)
+    assert '| defaults | 61.00 | 60.00 | 62.00 | 0.953 | 0.946 | 0.581 | 3072 |' in document['markdown']
     assert 'Tuning took 40 s (29 tests), the sweep 220 s (459 tests): 18 % of its time.' in document['markdown']
     assert 'Missed: defaults_within_target.' in document['markdown']
 
@@ -148,3 +150,21 @@ def test_a_method_without_a_passed_row_has_no_ratio_and_no_verdict():
     document = bench.table({'defaults': {'rows': failed}, 'sweep_best': {'rows': []}})
     assert document['rows'][0]['gflops_median'] is None and document['rows'][0]['ratio_to_sweep_best'] is None
     assert document['checks']['defaults_within_target'] is None and document['checks']['tune_time_within_target'] is None
+
+
+def test_the_paired_ratio_compares_runs_of_the_same_round():
+    # The machine ran the second round at 0.6 of its speed, and the defaults' run of the
+    # third was disturbed. The medians then come from different rounds (0.875); each
+    # round's own ratio is 0.98, 0.979 and 0.795, whose median keeps the disturbance out.
+    def rows(*rates):
+        return [{'nb': 192, 'p': 1, 'q': 2, 'n': 4000, 'gflops': rate, 'status': 'passed', 'time_s': 1.0}
+                for rate in rates]
+    runs = {'defaults': {'rows': rows(78.4, 47.0, 70.0)}, 'sweep_best': {'rows': rows(80.0, 48.0, 88.0)},
+            'rule_sqrt80': {'rows': rows(80.0, 47.0, 60.0)}}
+    by = dict((row['method'], row) for row in bench.table(runs)['rows'])
+    assert by['defaults']['ratio_to_sweep_best'] == 0.875 and by['defaults']['ratio_paired'] == round(47.0 / 48, 4)
+    assert bench.table(runs)['checks']['defaults_within_target'] is True
+    # A round without a passed row on both sides does not count.
+    runs['defaults']['rows'][1]['status'] = 'failed'
+    assert bench.paired_ratio(runs['defaults']['rows'], runs['sweep_best']['rows']) == round((0.98 + 70.0 / 88) / 2, 4)
+    assert bench.paired_ratio(runs['defaults']['rows'], []) is None
