@@ -47,6 +47,8 @@ def test_processes_outside_the_node_are_not_counted(tmp_path):
 def test_other_processes_of_the_node_are_counted_also_when_they_end_between_samples(tmp_path):
     # A shell that starts a busy child for 0.3 s at a time: most of the time is spent by
     # children that end between two samples, and reach the shell's count of its children.
+    # It gets about a core on an idle machine, and well over a tenth on a busy one (with the
+    # benchmark's process, it shares what the machine gives the namespace).
     report = watch(tmp_path, "sh -c 'while :; do timeout 0.3 sh -c \"%s\"; done' &" % BUSY)
-    assert report['other_cpu_seconds'] / report['measured_seconds'] > 0.4, report
+    assert report['other_cpu_seconds'] / report['measured_seconds'] > 0.15, report
     assert report['other_top'] and report['other_top'][0][0] in ('sh', 'timeout'), report
