@@ -14,6 +14,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.ajson import AnsibleJSONEncoder
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import callback_loader
+from ansible_collections.picluster.hpl.plugins.module_utils import progress, report
 from ansible_collections.picluster.hpl.plugins.module_utils.results import (
     headline, run_document, write_document)
 
@@ -33,9 +34,11 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(argument_spec={'run': {'type': 'dict'}})
+        dummy, args = self.validate_argument_spec(argument_spec={'run': {'type': 'dict'}, 'expect': {'type': 'dict'}})
         enabled = CALLBACK in (C.CALLBACKS_ENABLED or [])
         result.update(changed=False, callback_enabled=enabled, results_dir=results_dir())
+        if args['expect']:
+            return dict(result, expected=self._expect(result['results_dir'], args['expect']))
         if not args['run']:
             if not enabled:
                 self._display.warning('The %s callback is not enabled (callbacks_enabled in ansible.cfg, or '
@@ -60,3 +63,17 @@ class ActionModule(ActionBase):
         except (IOError, OSError) as exc:
             self._display.warning('hpl_document: could not write hpl-%s.json in %s: %s (the run\'s output is still '
                                   'on the head node)' % (document['id'], result['results_dir'], to_text(exc)))
+
+    @staticmethod
+    def _expect(directory, expect):
+        """How long the run of expect's hpl_dat on its hosts should take: at its time budget's
+        calibrated rate, else at the rate of the recorded run on those nodes nearest in size."""
+        params, calibration = expect.get('hpl_dat') or {}, expect.get('time_budget')
+        previous = None
+        if not calibration:
+            try:
+                documents = report.load(directory)[0]
+            except report.ReportError:
+                documents = []
+            previous = progress.nearest_run(documents, expect.get('hosts') or [], max(int(n) for n in params['ns']))
+        return progress.expect(params, calibration, previous)

@@ -29,6 +29,9 @@ description:
     C(rc), C(started), C(finished), C(rpeak_gflops) (overrides the peak from the nodes)
     and C(dgemm_gflops) (the cluster's measured DGEMM rate; hpcc output brings its own).
   - A document that cannot be written is a warning, never a failed play.
+  - While a benchmark runs, it shows the progress the role's wait reports at every poll
+    (the C(hpl-progress) line) - the test running of how many, HPL's own progress report
+    where the build has one, and the time gone against the time expected.
 requirements:
   - enable in C(ansible.cfg) with C(callbacks_enabled = picluster.hpl.hpl_results)
 options:
@@ -52,6 +55,7 @@ options:
 from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.ajson import AnsibleJSONEncoder
 from ansible.plugins.callback import CallbackBase
+from ansible_collections.picluster.hpl.plugins.module_utils.progress import progress_text
 from ansible_collections.picluster.hpl.plugins.module_utils.results import (
     headline, run_document, write_document)
 
@@ -83,6 +87,11 @@ class CallbackModule(CallbackBase):
             (key, value) for key, value in facts.items() if key != RUN_FACT)
         if RUN_FACT in facts:
             self._record_run(host, facts[RUN_FACT])
+
+    def v2_runner_retry(self, result):
+        text = progress_text(to_text(result._result.get('stdout') or ''))
+        if text:
+            self._display.display('%s: %s' % (result._host.get_name(), text))
 
     def _record_run(self, host, run):
         # A document made by picluster.hpl.hpl_document, whose task showed its summary; or a

@@ -41,6 +41,15 @@ options:
         C(hpl), C(sizing), C(command), C(rc), C(started), C(finished), C(directory),
         C(rpeak_gflops) and C(dgemm_gflops) are optional.
     type: dict
+  expect:
+    description:
+      - Instead of making a document, say how long a run should take, in RV(expected).
+      - C(hosts) (the nodes), C(hpl_dat) (the parameters, C(ns) required) and optionally
+        C(time_budget) (M(picluster.hpl.hpl_params)' time budget, calibrated). Without a
+        time budget, the rate is that of the recorded run in the results directory on
+        exactly these nodes whose N is nearest (passed and untainted), plus the time that
+        run took besides its solves (start-up, checks).
+    type: dict
 notes:
   - An action plugin; nothing runs on the target.
 '''
@@ -75,6 +84,15 @@ callback_enabled:
   description: Whether the picluster.hpl.hpl_results callback is enabled.
   returned: always
   type: bool
+expected:
+  description:
+    - How long the run should take (O(expect) given).
+    - C(tests) (how many HPL runs), C(seconds), C(gflops) (the rate it assumes), C(source)
+      (where the rate comes from), C(ends) (the controller's local time) and C(text) (all
+      of it in words). C(seconds), C(gflops), C(source) and C(ends) are null when no
+      calibration and no recorded run on these nodes says.
+  returned: when expect is given
+  type: dict
 results_dir:
   description: The results directory, absolute.
   returned: always

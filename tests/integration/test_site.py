@@ -11,6 +11,7 @@ import io
 import json
 import os
 import pwd
+import re
 import subprocess
 import sys
 import threading
@@ -25,7 +26,7 @@ from ansible_collections.picluster.hpl.plugins.module_utils import bench, blas_k
 from ansible_collections.picluster.hpl.plugins.module_utils import sizing as sizing_core
 import browser
 from helpers import ROOT, ansible_env, install_built_collection, key_value, run, vcgencmd_stand_in
-from report_fixtures import write_results
+from report_fixtures import run_document, write_results
 
 pytestmark = pytest.mark.slow
 INSTALL = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'install.yml')
@@ -148,7 +149,11 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     assert doc['nodes'][0]['overclocks'] == {}
     # xhpl alone: the run's time is its one solve's, not HPC Challenge's other tests.
     assert 'hpcc' not in doc and 'HPLinpack 2.0' in doc['output']
-    assert 0.3 < doc['efficiency_vs_dgemm'] < 1.2
+    # A third of DGEMM or more, unless the tests beside it took the cores (the arm64 cluster
+    # installing its packages under emulation took four fifths once): the sampler says so.
+    other_cores = doc['conditions']['nodes']['localhost']['other_cores']
+    assert doc['efficiency_vs_dgemm'] < 1.2 and (doc['efficiency_vs_dgemm'] > 0.3 or other_cores > 0.5), (
+        doc['efficiency_vs_dgemm'], other_cores)
     assert doc['top500']['summary'].startswith('%.2f GFLOPS' % best['gflops'])
     # Tainted by the stand-in's flags (and perhaps by the tests running beside it, which
     # take CPU from it: the sampler names them if so).
@@ -164,6 +169,12 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     assert 0 < node['load']['max'] and node['other_cores'] is not None
     assert doc['conditions']['gflops_per_watt'] == round(best['gflops'] / 150, 4)
     check_peak_and_kernel(doc, result.stdout)
+    # Before the run, how long it takes and when it ends (from the calibration of the time
+    # budget); while it runs, a line per poll with the time gone against it.
+    console = ' '.join(result.stdout.split())
+    assert re.search(r'1 test, about \d+ s at [0-9.]+ GFLOPS \(from the calibration\), ending about '
+                     r'\d\d:\d\d:\d\d', console), console[-5000:]
+    assert re.search(r'localhost: HPL running: \d+ s of about \d+ s', result.stdout), result.stdout[-5000:]
 
     # mpirun ran as the unprivileged user, in a run directory of its own.
     run_dir = doc["run"]
@@ -342,6 +353,10 @@ def check_blis_forced(collections_dir):
 def test_second_run_changes_nothing_in_the_install_roles(tmp_path, collections_dir):
     # A Pi that neither throttled nor under-volted (its stand-in vcgencmd says so).
     healthy = vcgencmd_stand_in(tmp_path, 0, 48.0)
+    # A run recorded on this machine before: the time of this one is expected from its rate.
+    (tmp_path / 'results').mkdir()
+    before = run_document('single_passed', 0, 'disk', hosts=('localhost',))
+    (tmp_path / 'results' / ('hpl-%s.json' % before['id'])).write_text(json.dumps(before))
     started = time.time()
     result, report = playbook([os.path.join(ROOT, 'site.yml')] + extra_vars(
         benchmark_max_seconds=None, benchmark_max_n=2000, benchmark_vcgencmd=healthy), tmp_path / 'results',
@@ -355,10 +370,12 @@ def test_second_run_changes_nothing_in_the_install_roles(tmp_path, collections_d
     # The benchmark still ran (it is not an install step), and nothing the firmware reports
     # taints it (tests running beside it may: the sampler names them if so).
     assert any(outcome.get('changed') for play, task, outcome in task_results(report, plays=['Run HPL across the cluster']))
-    (doc,) = documents(tmp_path / 'results')
+    (doc,) = [doc for doc in documents(tmp_path / 'results') if doc['id'] != before['id']]
     assert all('other processes used' in reason for reason in doc['conditions']['tainted'])
     node = doc['conditions']['nodes']['localhost']
     assert node['throttled'] == {'before': 0, 'after': 0, 'during': 0} and node['temp_c']['max'] == 48.0
+    assert 'at %.4g GFLOPS (from hpl-%s at N=%d on these nodes), ending about' % (
+        before['best']['gflops'], before['id'], before['best']['n']) in ' '.join(result.stdout.split())
     print('second run: %.0f s' % elapsed)
 
 
