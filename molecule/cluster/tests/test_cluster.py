@@ -169,7 +169,7 @@ def test_every_node_ran_alone_first_and_the_slowed_one_is_named(runs):
         share = run['best']['n'] / 3 ** 0.5
         assert all(node['n'] == int(share) // run['best']['nb'] * run['best']['nb'] for node in alone['nodes'])
         assert all(node['p'] * node['q'] == 1 for node in alone['nodes'])
-    # Five busy processes shared pi3's CPUs while they ran: it, and only it, is weak.
+    # Eight busy processes shared pi3's CPUs while they ran: it, and only it, is weak.
     slowed = runs['slowed']['per_node']
     assert slowed['weak'] == ['pi3'], slowed
     assert slowed['nodes'][2]['gflops'] < 0.9 * slowed['median_gflops']
