@@ -70,10 +70,15 @@ class ActionModule(ActionBase):
         calibrated rate, else at the rate of the recorded run on those nodes nearest in size."""
         params, calibration = expect.get('hpl_dat') or {}, expect.get('time_budget')
         previous = None
-        if not calibration:
-            try:
-                documents = report.load(directory)[0]
-            except report.ReportError:
-                documents = []
-            previous = progress.nearest_run(documents, expect.get('hosts') or [], max(int(n) for n in params['ns']))
-        return progress.expect(params, calibration, previous)
+        try:
+            if not calibration:
+                try:
+                    documents = report.load(directory)[0]
+                except report.ReportError:
+                    documents = []
+                previous = progress.nearest_run(documents, expect.get('hosts') or [], max(int(n) for n in params['ns']))
+            return progress.expect(params, calibration, previous)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # An estimate is never worth stopping a run for.
+            return {'seconds': None, 'gflops': None, 'source': None, 'tests': None, 'ends': None,
+                    'text': 'no estimate of its time (%s)' % to_text(exc)}

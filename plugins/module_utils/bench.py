@@ -114,12 +114,16 @@ def spread(rows):
 
 def paired_ratio(rows, reference):
     """The median over rounds of a method's rate over the sweep winner's in the same round
-    (row k of each ran in round k): a slow minute of the machine then slows both sides of
-    a ratio, where the ratio of two medians would take it as a difference between them."""
-    def rate(row):
-        return row.get('gflops') if row.get('status') == 'passed' and row.get('gflops') else None
-    pairs = [rate(mine) / rate(theirs) for mine, theirs in zip(rows or [], reference or [])
-             if rate(mine) and rate(theirs)]
+    (each row's ``round``; without one, row k of each is taken for round k): a slow minute
+    of the machine then slows both sides of a ratio, where the ratio of two medians can
+    take them from different rounds."""
+    def by_round(found):
+        found = found or []
+        keyed = all('round' in row for row in found)
+        return dict((row['round'] if keyed else index, row.get('gflops')) for index, row in enumerate(found)
+                    if row.get('status') == 'passed' and row.get('gflops'))
+    mine, theirs = by_round(rows), by_round(reference)
+    pairs = [mine[key] / theirs[key] for key in mine if key in theirs]
     return round(statistics.median(pairs), 4) if pairs else None
 
 

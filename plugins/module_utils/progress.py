@@ -26,6 +26,13 @@ HPL_REPORT = re.compile(r'Column=\s*(\d+)\s+Fraction=\s*([0-9.]+)%\s+Gflops=\s*(
 MARKER = 'hpl-progress'
 
 
+def without_reports(output):
+    """``output`` without the lines of HPL's progress report."""
+    if 'Column=' not in output:
+        return output
+    return ''.join(line for line in output.splitlines(True) if not HPL_REPORT.match(line.strip()))
+
+
 def tests_per_n(params):
     count = 1
     for key in MATRIX_KEYS:
@@ -51,7 +58,7 @@ def _run_rate(document):
     try:
         wall = (_time(run['finished']) - _time(run['started'])).total_seconds()
         besides = max(0.0, wall - sum(float(row.get('time_s') or 0) for row in document.get('results') or []))
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         pass
     return float(best['gflops']), int(best['n']), besides
 
@@ -63,11 +70,14 @@ def _time(text):
 def nearest_run(documents, hosts, n):
     """The passed, untainted run on exactly ``hosts`` whose best N is nearest ``n`` (of those,
     the latest): its rate stands for this run's. None when there is none."""
-    wanted = sorted(hosts)
+    wanted = sorted('%s' % host for host in hosts)
     found = []
     for document in documents:
-        names = sorted(node.get('name') for node in document.get('nodes') or [])
-        rate = _run_rate(document) if names == wanted else None
+        try:
+            names = sorted('%s' % node.get('name') for node in document.get('nodes') or [])
+            rate = _run_rate(document) if names == wanted else None
+        except (AttributeError, TypeError, ValueError, KeyError):
+            continue  # not a document this collection wrote: it says nothing of these nodes
         if rate:
             found.append((abs(rate[1] - n), '%s' % document.get('id'), rate))
     if not found:

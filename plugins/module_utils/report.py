@@ -60,7 +60,7 @@ def load(directory):
             found.append(dict(document, path=path))
         return found
 
-    runs = sorted(read('hpl-*.json', 'results'), key=lambda doc: (doc.get('generated_at') or '', doc['path']))
+    runs = sorted(read('hpl-*.json', 'results'), key=lambda doc: ('%s' % (doc.get('generated_at') or ''), doc['path']))
     return runs, read(os.path.join('bench', 'bench-*.json'), 'rows'), problems
 
 

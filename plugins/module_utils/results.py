@@ -18,7 +18,7 @@ import os
 import re
 import statistics
 
-from ansible_collections.picluster.hpl.plugins.module_utils import conditions, hpl_dat, hpl_output, peaks, top500
+from ansible_collections.picluster.hpl.plugins.module_utils import conditions, hpl_dat, hpl_output, peaks, progress, top500
 from ansible_collections.picluster.hpl.plugins.module_utils.files import atomic_write
 
 SCHEMA_VERSION = 1
@@ -128,7 +128,8 @@ def build_document(run, nodes, now=None):
         document['conditions'] = conditions.summarise(run.get('conditions'), run.get('power_watts'),
                                                       best['gflops'] if best else None)
     # The text itself, so that a result can be checked or parsed again later.
-    document['output'] = run['output']
+    # HPL 2.3's progress report (a line per panel) is for watching a run, not for keeping.
+    document['output'] = progress.without_reports(run['output'])
     return document
 
 

@@ -83,9 +83,9 @@ MINE, LEFT_OUT, OTHER = 'mine', 'left out', 'other'
 
 
 def processes(uid):
-    """{pid: (comm, CPU seconds, CPU seconds of its ended children, kind)} of every process
-    this node's /proc shows: the node's own, also in a container, whose /proc/stat would
-    count the whole host."""
+    """{pid: (comm, CPU seconds, CPU seconds of its ended children, kind, parent's pid, start
+    time)} of every process this node's /proc shows: the node's own, also in a container,
+    whose /proc/stat would count the whole host."""
     found, me = {}, os.getpid()
     for stat in glob.glob('/proc/[0-9]*/stat'):
         try:
@@ -95,10 +95,11 @@ def processes(uid):
             comm, fields = text[text.index('(') + 1:text.rindex(')')], text[text.rindex(')') + 2:].split()
             pid, parent = int(os.path.basename(os.path.dirname(stat))), int(fields[1])
             cpu, children = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+            started = int(fields[19])
         except (IOError, OSError, ValueError, IndexError):
             continue
         kind = MINE if owner == uid else LEFT_OUT if pid in (me, 2) or parent == 2 else OTHER
-        found[pid] = (comm, cpu / float(TICK), children / float(TICK), kind)
+        found[pid] = (comm, cpu / float(TICK), children / float(TICK), kind, parent, started)
     return found
 
 
@@ -147,32 +148,48 @@ class Watch(object):
         self._others(now['time'])
 
     def _others(self, when):
-        """Add the CPU time other processes took since the last sample while HPL ran: theirs,
-        and that of their children which ended (less what those were already counted for).
-        Only intervals in which the benchmark user's processes were busy count (HPL
-        running, not yet started or ended: its ranks spin even while they wait for a
+        """Add the CPU time other processes took since the last sample while HPL ran (see
+        ``took``). Only intervals in which the benchmark user's processes were busy count
+        (HPL running, not yet started or ended: its ranks spin even while they wait for a
         message, so a twentieth of a core is a rank that others crowd out), and none in
         which one of them ended, since its parent then gets its time."""
         procs, steal = processes(self.uid), steal_seconds()
         before = self.procs
-        gone = [pid for pid in before if pid not in procs]
-        mine = sum(cpu - (before[pid][1] if pid in before else 0)
-                   for pid, (dummy, cpu, dummy2, kind) in procs.items() if kind == MINE)
+        # A process is the one seen before if its pid and start time are.
+        same = dict((pid, before[pid]) for pid, now in procs.items() if pid in before and before[pid][5] == now[5])
+        gone = dict((pid, old) for pid, old in before.items() if pid not in same)
+        mine = sum(now[1] - (same[pid][1] if pid in same else 0) for pid, now in procs.items() if now[3] == MINE)
         interval = when - self.last
-        if not any(before[pid][3] == MINE for pid in gone) and self.summary['samples'] > 1 and mine >= 0.05 * interval:
-            took = {}
-            for pid, (comm, cpu, children, kind) in procs.items():
-                if kind == OTHER:
-                    old = before.get(pid, (comm, 0.0, 0.0, kind))
-                    took[comm] = took.get(comm, 0.0) + cpu + children - old[1] - old[2]
-            counted = sum(before[pid][1] + before[pid][2] for pid in gone if before[pid][3] == OTHER)
-            self.summary['other_cpu_seconds'] += max(0.0, sum(took.values()) - counted)
+        if not any(old[3] == MINE for old in gone.values()) and self.summary['samples'] > 1 and mine >= 0.05 * interval:
+            took = self.took(procs, same, gone)
+            self.summary['other_cpu_seconds'] += max(0.0, sum(took.values()))
             self.summary['steal_cpu_seconds'] += steal - self.steal
             self.summary['measured_seconds'] += interval
             top = self.summary['other_top']
-            for comm, cpu in took.items():
-                top[comm] = top.get(comm, 0.0) + cpu
+            for pid, seconds in took.items():
+                if seconds > 0:
+                    top[procs[pid][0]] = top.get(procs[pid][0], 0.0) + seconds
         self.procs, self.steal, self.last = procs, steal, when
+
+    @staticmethod
+    def took(procs, same, gone):
+        """{pid: CPU seconds} each other process took since the last sample: its own, and
+        that of its children which ended since (a process's time reaches the first live
+        ancestor's count of its children when it ends), less what an ended process was
+        already counted for. An ancestor outside the node's view (a container's exec'd
+        processes have none) or not another's does not pass it on: nothing comes off."""
+        took = {}
+        for pid, now in procs.items():
+            if now[3] == OTHER:
+                old = same.get(pid)
+                took[pid] = now[1] + now[2] - (old[1] + old[2] if old else 0.0)
+        for old in gone.values():
+            reaper = old[4]
+            while reaper in gone:  # ended too (a pid taken again is another process)
+                reaper = gone[reaper][4]
+            if old[3] == OTHER and reaper in took and reaper in same:
+                took[reaper] -= old[1] + old[2]
+        return took
 
     def write(self, path, final):
         top = sorted(self.summary['other_top'].items(), key=lambda item: -item[1])[:3]

@@ -168,3 +168,6 @@ def test_the_paired_ratio_compares_runs_of_the_same_round():
     runs['defaults']['rows'][1]['status'] = 'failed'
     assert bench.paired_ratio(runs['defaults']['rows'], runs['sweep_best']['rows']) == round((0.98 + 70.0 / 88) / 2, 4)
     assert bench.paired_ratio(runs['defaults']['rows'], []) is None
+    # Rows that say their round are paired by it, not by place (a run that printed no row).
+    numbered = [dict(row, round=index) for index, row in enumerate(runs['sweep_best']['rows'])]
+    assert bench.paired_ratio([dict(rows(70.0)[0], round=2)], numbered) == round(70.0 / 88, 4)

@@ -78,3 +78,27 @@ def test_progress_in_words(line, text):
 @pytest.mark.parametrize('line', ['', '{"rc": 0}', 'hpl-progress elapsed=x tests=1 done=0', 'hpl-progress'])
 def test_no_progress_line_is_no_progress(line):
     assert progress.progress_text(line) is None
+
+
+@pytest.mark.parametrize('broken', [
+    {'nodes': [{}]}, {'nodes': ['pi1']}, {'best': [1]}, {'best': {'n': 8000, 'gflops': 'fast'}},
+    {'best': {'n': '8000.0', 'gflops': 1.0}}, {'conditions': ['hot']},
+])
+def test_a_document_this_collection_did_not_write_is_passed_over(broken):
+    good = run('20261201T000000Z-pi1', ['pi1', 'pi2'], 8000, 9.0)
+    bad = dict(run('20261209T000000Z-pi1', ['pi1', 'pi2'], 8000, 20.0), **broken)
+    assert progress.nearest_run([good, bad], ['pi1', 'pi2'], 8000)['id'] == good['id']
+
+
+@pytest.mark.parametrize('broken', [{'results': ['WR']}, {'run': {'started': 5, 'finished': []}}])
+def test_a_run_whose_times_cannot_be_read_still_gives_its_rate(broken):
+    bad = dict(run('20261209T000000Z-pi1', ['pi1', 'pi2'], 8000, 20.0, wall=60, solve=50), **broken)
+    assert progress.nearest_run([bad], ['pi1', 'pi2'], 8000) == {
+        'id': '20261209T000000Z-pi1', 'gflops': 20.0, 'n': 8000, 'besides_seconds': None}
+
+
+def test_the_kept_output_leaves_the_progress_report_out():
+    output = ('HPLinpack 2.3\nColumn=000000192 Fraction= 4.8% Gflops=5.210e+00\n'
+              'Column=000000384 Fraction= 9.6% Gflops=5.300e+00\nWR11C2R4  4000  192  1  2  8.1  5.3e+00\n')
+    assert progress.without_reports(output) == 'HPLinpack 2.3\nWR11C2R4  4000  192  1  2  8.1  5.3e+00\n'
+    assert progress.without_reports('no report\n') == 'no report\n'
