@@ -61,11 +61,11 @@ def plan(what, n=None, ranks=None, row=None, repeats=1, sweep='full', memory_byt
     if what == 'rules':
         chosen = sizing.published_rules(memory_bytes, ranks)
         return dict((method, plan('repeat', rule['n'], row=rule, repeats=repeats)) for method, rule in chosen.items())
-    n = sizing._positive_int(n, 'n')
+    n = sizing._positive_int(n, 'n', sizing.MOST['n'])
     if what == 'sweep':
         if sweep not in SWEEPS:
             raise sizing.HplInputError("sweep must be one of %s, got %r" % (', '.join(sorted(SWEEPS)), sweep))
-        ranks = sizing._positive_int(ranks, 'ranks')
+        ranks = sizing._positive_int(ranks, 'ranks', sizing.MOST['cores'] * 4096)
         grids = every_grid(ranks) if sweep == 'full' else tuning.grids(ranks)
         if len(grids) > hpl_dat.MAX_LIST:
             raise sizing.HplInputError("%d ranks have %d grids, more than the %d HPL runs at once: use "
@@ -78,7 +78,7 @@ def plan(what, n=None, ranks=None, row=None, repeats=1, sweep='full', memory_byt
     if what == 'refine':
         return dict(_params([n], dict(tuning.START, **tuning.settings(row))), **REFINE)
     if what == 'repeat':
-        ns = [n] * sizing._positive_int(repeats, 'repeats')
+        ns = [n] * sizing._positive_int(repeats, 'repeats', sizing.MOST['repeats'])
         if all(key in row for key in tuning.START):
             return _params(ns, tuning.settings(row))
         return {'ns': ns, 'nbs': [row['nb']], 'grids': [[row['p'], row['q']]]}
@@ -93,7 +93,7 @@ def rounds(plans, repeats):
     if unknown:
         raise sizing.HplInputError("%s: not one of %s" % (', '.join(unknown), ', '.join(METHODS)))
     order = []
-    for count in range(sizing._positive_int(repeats, 'repeats')):
+    for count in range(sizing._positive_int(repeats, 'repeats', sizing.MOST['repeats'])):
         shift = count % len(methods) if methods else 0
         order += [[method, plans[method]] for method in methods[shift:] + methods[:shift]]
     return order

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 
 PMAP = {'R': 'row', 'C': 'column'}
@@ -102,6 +103,9 @@ def _number(text):
             value = float(text)
         except ValueError:
             return text
+        if not math.isfinite(value):
+            # HPL prints inf GFLOPS for a solve too short for its timer: no rate at all.
+            return None
     return value
 
 
@@ -180,7 +184,9 @@ class _Reader(object):
         match = _RESIDUAL.match(line)
         target = _last_unchecked(self.results) if match else None
         if target is not None:
-            target['residual'] = float(match.group('value'))
+            value = float(match.group('value'))
+            # A NaN or infinite residual (a broken BLAS) is a FAILED check with no number to keep.
+            target['residual'] = value if math.isfinite(value) else None
             target['status'] = match.group('status').lower()
         return match
 

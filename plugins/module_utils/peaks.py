@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import re
 
 # (device-tree model pattern, core, default GHz, DP FLOP/cycle/core)
@@ -275,7 +276,12 @@ def cluster_rpeak(nodes):
 
 
 def efficiency(gflops, rpeak):
-    """Fraction of Rpeak reached (0..1), or None when the peak is not known."""
-    if not rpeak or gflops is None:
+    """Fraction of Rpeak reached (0..1), or None when the peak is not known (or either
+    figure is not a finite number, or the peak not above zero)."""
+    try:
+        gflops, rpeak = float(gflops), float(rpeak)
+    except (TypeError, ValueError):
         return None
-    return round(float(gflops) / float(rpeak), 4)
+    if not (math.isfinite(gflops) and math.isfinite(rpeak)) or gflops < 0 or rpeak <= 0:
+        return None
+    return round(gflops / rpeak, 4)

@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import datetime
 import json
+import math
 import os
 import re
 import statistics
@@ -174,8 +175,8 @@ def _entries(run, nodes):
 
 def _rpeak(run, entries):
     """(Rpeak in GFLOPS, where it came from): the run's override, else the nodes' peaks."""
-    if run.get('rpeak_gflops'):
-        return float(run['rpeak_gflops']), 'override'
+    if run.get('rpeak_gflops') is not None:
+        return given_gflops(run['rpeak_gflops'], 'rpeak_gflops'), 'override'
     if not entries:
         return None, None
     rpeak = peaks.cluster_rpeak([{'name': e['name'], 'ranks': e.get('ranks') or 0,
@@ -202,18 +203,35 @@ def boot_medium(entries):
 
 
 def write_document(directory, document, encoder=None):
-    """Write ``document`` as ``<directory>/hpl-<id>.json`` (created if missing) and return the
-    path. Atomic: a reader sees the whole file or none; two runs in one second keep both."""
+    """Write ``document`` as ``<directory>/hpl-<id>.json`` (created if missing, mode 0644) and
+    return the path. Atomic: a reader sees the whole file or none; two runs in one second keep
+    both. Always valid JSON: a NaN or infinite number is written as null, and said so."""
     directory = os.path.abspath(os.path.expanduser(directory))
     path = os.path.join(directory, 'hpl-%s.json' % document['id'])
     suffix = 1
     while os.path.exists(path):
         suffix += 1
         path = os.path.join(directory, 'hpl-%s-%d.json' % (document['id'], suffix))
-    text = json.dumps(document, cls=encoder, indent=2, sort_keys=True) + '\n'
-    # Owner-only, as the documents have always been written.
-    atomic_write(path, text.encode('utf-8'), mode=0o600)
+    try:
+        text = json.dumps(document, cls=encoder, indent=2, sort_keys=True, allow_nan=False) + '\n'
+    except ValueError:
+        # JSON has no NaN or infinity: such a number is written as null, and the document says so.
+        document = dict(_finite(document), errors=list(document.get('errors') or []) + [
+            'numbers that were not finite (NaN or infinite) are written as null'])
+        text = json.dumps(document, cls=encoder, indent=2, sort_keys=True, allow_nan=False) + '\n'
+    # Readable like any report (it holds no secret); written by its owner only.
+    atomic_write(path, text.encode('utf-8'), mode=0o644)
     return path
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return dict((key, _finite(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def headline(document):
@@ -273,6 +291,18 @@ def _no_peak(document):
     return 'set benchmark_rpeak_gflops_per_core'
 
 
+def given_gflops(value, what):
+    """A rate given in the run record, checked: a positive, finite number of GFLOPS below an
+    exaflop's thousandfold (a typo, not a cluster)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = None
+    if isinstance(value, bool) or number is None or not math.isfinite(number) or not 0 < number < 1e12:
+        raise ValueError('%s must be a positive number of GFLOPS (below 1e12), got %r' % (what, value))
+    return number
+
+
 def cluster_dgemm(run, hpcc, entries=()):
     """(DGEMM rate of all ranks at once, where it came from): given in the run, else hpcc's
     StarDGEMM x processes, else each node's one-core DGEMM x its ranks; (None, None).
@@ -280,8 +310,8 @@ def cluster_dgemm(run, hpcc, entries=()):
     hpcc's StarDGEMM runs DGEMM on every process simultaneously and reports the average
     per process, so the cluster's rate is that times the number of processes.
     """
-    if run.get('dgemm_gflops'):
-        return round(float(run['dgemm_gflops']), 4), 'given'
+    if run.get('dgemm_gflops') is not None:
+        return round(given_gflops(run['dgemm_gflops'], 'dgemm_gflops'), 4), 'given'
     hpcc = hpcc or {}
     per_process, processes = hpcc.get('StarDGEMM_Gflops'), hpcc.get('CommWorldProcs')
     if isinstance(per_process, (int, float)) and isinstance(processes, int) and per_process > 0:

@@ -112,7 +112,7 @@ def hpl_problem_size(memory_bytes_per_rank, ranks, nb, memory_fraction=0.8):
     every rank holds ``8 * N**2 / ranks`` bytes of the matrix.
     """
     ranks = _positive_int(ranks, 'ranks')
-    nb = _positive_int(nb, 'nb')
+    nb = _positive_int(nb, 'nb', MOST['nb'])
     memory_fraction = _fraction(memory_fraction)
     if memory_bytes_per_rank <= 0:
         raise HplInputError("memory per rank must be positive, got %r" % (memory_bytes_per_rank,))
@@ -131,7 +131,7 @@ def published_rules(memory_bytes, ranks):
       clamped to 32 ... 256, the squarest grid.
     """
     ranks = _positive_int(ranks, 'ranks')
-    memory = _positive_number(memory_bytes, 'memory_bytes')
+    memory = _positive_number(memory_bytes, 'memory_bytes', MOST['memory_mb'] * 2.0 ** 20)
     top500 = int(0.9 * math.sqrt(0.75 * memory / BYTES_PER_ELEMENT))
     sqrt80 = int(math.sqrt(0.8 * memory / BYTES_PER_ELEMENT))
     p, q = hpl_grid(ranks)
@@ -183,8 +183,9 @@ def time_model(calibration):
     for index, run in enumerate(calibration):
         if not isinstance(run, Mapping):
             raise HplInputError("calibration[%d] must be a mapping of n and seconds, got %r" % (index, run))
-        points.append((float(_positive_int(run.get('n'), 'calibration[%d].n' % index)),
-                       float(_positive_number(run.get('seconds'), 'calibration[%d].seconds' % index))))
+        points.append((float(_positive_int(run.get('n'), 'calibration[%d].n' % index, MOST['n'])),
+                       float(_positive_number(run.get('seconds'), 'calibration[%d].seconds' % index,
+                                              MOST['seconds']))))
     if len(set(n for n, _seconds in points)) == 1:
         n, seconds = max(points, key=lambda p: p[1])
         return (2.0 / 3.0 * n ** 3 + 2.0 * n ** 2) / seconds / 1e9, 0.0
@@ -227,10 +228,11 @@ def normalise_nodes(nodes):
             raise HplInputError("node %r is listed twice: each node must appear once" % name)
         seen.add(name)
         label = "node %r" % name
-        memory_mb = _positive_number(node.get('memory_mb'), label + " memory_mb (MiB, as ansible_memtotal_mb)")
-        cores = _positive_int(node.get('cores'), label + " cores")
+        memory_mb = _positive_number(node.get('memory_mb'), label + " memory_mb (MiB, as ansible_memtotal_mb)",
+                                     MOST['memory_mb'])
+        cores = _positive_int(node.get('cores'), label + " cores", MOST['cores'])
         ranks = node.get('ranks')
-        ranks = cores if ranks is None else _positive_int(ranks, label + " ranks")
+        ranks = cores if ranks is None else _positive_int(ranks, label + " ranks", MOST['cores'])
         out.append({
             'name': name,
             'address': str(node.get('address') or name),
@@ -271,7 +273,7 @@ def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='squar
         if max_seconds is None:
             return n_value, limited_by, None
         rate, overhead = _rate(expected_gflops, overhead_seconds_per_n2, calibration)
-        seconds = _positive_number(max_seconds, 'max_seconds')
+        seconds = _positive_number(max_seconds, 'max_seconds', MOST['seconds'])
         n_value, limited_by = _capped((n_value, limited_by), _n_by_seconds(seconds, rate, nb, overhead), 'max_seconds')
         return n_value, limited_by, {
             'seconds': seconds, 'expected_gflops': round(rate, 3), 'overhead_seconds_per_n2': overhead,
@@ -286,7 +288,7 @@ def hpl_params(nodes, memory_fraction=0.8, nb=None, blas=None, grid_shape='squar
             nb = smaller
             n_value, limited_by, time_budget = size(nb)
     else:
-        nb = _positive_int(nb, 'nb')
+        nb = _positive_int(nb, 'nb', MOST['nb'])
         n_value, limited_by, time_budget = size(nb)
     warnings = _setting_warnings(nb, memory_fraction)
     p, q = hpl_grid(ranks, grid_shape)
@@ -336,7 +338,7 @@ def _n_by_memory(bounding, ranks, nb, memory_fraction):
 
 
 def _n_by_max_n(max_n, nb):
-    cap = (_positive_int(max_n, 'max_n') // nb) * nb
+    cap = (_positive_int(max_n, 'max_n', MOST['n']) // nb) * nb
     if cap < nb:
         raise HplInputError("max_n=%s is below nb=%d: raise max_n or lower nb" % (max_n, nb))
     return cap
@@ -351,7 +353,7 @@ def _rate(expected_gflops, overhead_seconds_per_n2, calibration):
     if expected_gflops is None:
         raise HplInputError("max_seconds needs expected_gflops (the rate you expect the "
                             "cluster to reach) or calibration (measured runs) to turn a time into N")
-    rate = _positive_number(expected_gflops, 'expected_gflops')
+    rate = _positive_number(expected_gflops, 'expected_gflops', MOST['gflops'])
     overhead = float(overhead_seconds_per_n2 or 0.0)
     if overhead < 0:
         raise HplInputError("overhead_seconds_per_n2 must not be negative, got %r" % (overhead_seconds_per_n2,))
@@ -392,30 +394,43 @@ def _idle_warning(usage, bounding, memory_fraction):
                   for u in idle))]
 
 
-def _positive_int(value, what):
+# What no cluster has, per node or run: a larger figure is a typo or a unit mix-up, and
+# would only reach the maths as an absurd N or an overflow.
+MOST = {'memory_mb': 2 ** 26, 'cores': 4096, 'nb': 4096, 'n': 2 ** 31 - 1, 'seconds': 30 * 86400.0,
+        'gflops': 1e12, 'repeats': 1000}
+
+
+def _positive_int(value, what, most=None):
     if isinstance(value, bool):
         raise HplInputError("%s must be a whole number, got %r" % (what, value))
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise HplInputError("%s must be a whole number, got %r" % (what, value))
     if number != value and str(number) != str(value).strip():
         raise HplInputError("%s must be a whole number, got %r" % (what, value))
     if number < 1:
         raise HplInputError("%s must be at least 1, got %r" % (what, value))
-    return number
+    return _at_most(number, what, most)
 
 
-def _positive_number(value, what):
+def _positive_number(value, what, most=None):
     if isinstance(value, bool):
         raise HplInputError("%s must be a number, got %r" % (what, value))
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise HplInputError("%s must be a number, got %r" % (what, value))
     if math.isnan(number) or math.isinf(number) or number <= 0:
         raise HplInputError("%s must be a positive number, got %r" % (what, value))
-    return int(number) if number.is_integer() else number
+    return _at_most(int(number) if number.is_integer() else number, what, most)
+
+
+def _at_most(number, what, most):
+    if most is not None and number > most:
+        limit = '%g' % most if isinstance(most, float) else most
+        raise HplInputError("%s must be at most %s, got %r" % (what, limit, number))
+    return number
 
 
 def _fraction(value):

@@ -61,8 +61,8 @@ def top500_rank(gflops, path=None):
         gflops = float(gflops)
     except (TypeError, ValueError):
         raise ValueError("top500_rank needs a GFLOPS number, got %r" % (gflops,))
-    if math.isnan(gflops) or gflops < 0:
-        raise ValueError("top500_rank needs a non-negative GFLOPS number, got %r" % (gflops,))
+    if not math.isfinite(gflops) or gflops < 0:
+        raise ValueError("top500_rank needs a finite, non-negative GFLOPS number, got %r" % (gflops,))
     placements = []
     for list_id, rmax in sorted(load_lists(path).items()):
         above = sum(1 for value in rmax if value > gflops)
