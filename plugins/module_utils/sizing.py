@@ -214,7 +214,7 @@ def normalise_nodes(nodes):
     """Validate the node list and fill in defaults (ranks = cores, address = name)."""
     if not isinstance(nodes, (list, tuple)) or not nodes:
         raise HplInputError("nodes must be a non-empty list of {name, memory_mb, cores}")
-    seen = set()
+    seen, addresses = set(), {}
     out = []
     for index, node in enumerate(nodes):
         if not isinstance(node, Mapping):
@@ -233,13 +233,16 @@ def normalise_nodes(nodes):
         cores = _positive_int(node.get('cores'), label + " cores", MOST['cores'])
         ranks = node.get('ranks')
         ranks = cores if ranks is None else _positive_int(ranks, label + " ranks", MOST['cores'])
-        out.append({
-            'name': name,
-            'address': str(node.get('address') or name),
-            'memory_mb': memory_mb,
-            'cores': cores,
-            'ranks': ranks,
-        })
+        if ranks > cores:
+            raise HplInputError("%s has %d ranks but %d cores: ranks would share cores and HPL slow down; give it "
+                                "at most %d ranks (hpl_node_ranks)" % (label, ranks, cores, cores))
+        address = str(node.get('address') or name)
+        if address in addresses:
+            raise HplInputError("nodes %r and %r have the same address %r: MPI would start both nodes' ranks on one "
+                                "machine; give each node its own address (ansible_host)"
+                                % (addresses[address], name, address))
+        addresses[address] = name
+        out.append({'name': name, 'address': address, 'memory_mb': memory_mb, 'cores': cores, 'ranks': ranks})
     return out
 
 

@@ -276,3 +276,19 @@ def test_the_default_block_shrinks_for_a_small_run_and_n_is_sized_again_with_it(
 def test_one_node_runs_without_look_ahead_a_cluster_with_it():
     assert sizing.hpl_params([{'name': 'vm', 'memory_mb': 4096, 'cores': 4}])['depth'] == 0
     assert sizing.hpl_params([{'name': 'pi%d' % i, 'memory_mb': 4096, 'cores': 4} for i in range(3)])['depth'] == 1
+
+
+def test_more_ranks_than_cores_is_refused_naming_the_node():
+    with pytest.raises(HplInputError, match="node 'pi3' has 8 ranks but 4 cores: .* at most 4 ranks"):
+        sizing.hpl_params([{'name': 'pi1', 'memory_mb': 7812, 'cores': 4},
+                           {'name': 'pi3', 'memory_mb': 3794, 'cores': 4, 'ranks': 8}])
+
+
+def test_two_nodes_at_one_address_are_refused_naming_both():
+    with pytest.raises(HplInputError, match="nodes 'pi1' and 'pi2' have the same address '10.0.0.11'"):
+        sizing.hpl_params([{'name': 'pi1', 'address': '10.0.0.11', 'memory_mb': 7812, 'cores': 4},
+                           {'name': 'pi2', 'address': '10.0.0.11', 'memory_mb': 7812, 'cores': 4}])
+    # A node named as another's address is the same machine too.
+    with pytest.raises(HplInputError, match="same address 'pi2'"):
+        sizing.hpl_params([{'name': 'pi1', 'address': 'pi2', 'memory_mb': 7812, 'cores': 4},
+                           {'name': 'pi2', 'memory_mb': 7812, 'cores': 4}])
