@@ -421,6 +421,29 @@ def test_source_method_builds_and_runs_from_a_local_mirror(tmp_path, collections
     assert 'libmpi.so.40' in libraries
 
 
+def test_an_unreachable_node_stops_the_play_before_anything_changes(tmp_path, collections_dir):
+    """A cluster of this machine and a node that does not answer (an address of TEST-NET-1,
+    reserved for documentation): the play stops after fact gathering, naming the node, and
+    changes nothing on the node that answered."""
+    inventory = tmp_path / 'cluster.yml'
+    inventory.write_text(yaml.safe_dump({'cluster': {'hosts': {
+        'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': '/usr/bin/python3'},
+        'ghost': {'ansible_host': '192.0.2.1'}}}}))
+    result = run(['ansible-playbook', '-i', str(inventory), os.path.join(ROOT, 'site.yml')],
+                 ansible_env(collections_dir, results_dir=tmp_path / 'results', ANSIBLE_TIMEOUT='3',
+                             ANSIBLE_STDOUT_CALLBACK='ansible.posix.json'))
+    assert result.returncode != 0
+    report = json_report(result.stdout)
+    outcomes = list(task_results(report))
+    assert [(task, outcome.get('unreachable')) for play, task, outcome in outcomes if outcome.get('unreachable')] == [
+        ('Gathering Facts', True)]
+    assert not any(outcome.get('changed') for play, task, outcome in outcomes)
+    (message,) = [outcome['msg'] for play, task, outcome in outcomes if outcome.get('failed')]
+    assert message.startswith('ghost did not answer') and 'nothing was changed on any node' in message
+    assert [play['play']['name'] for play in report['plays']] == ['Prepare the nodes']
+    assert not (tmp_path / 'results').exists()
+
+
 def test_failed_residual_fails_the_play_after_the_result_is_written(tmp_path, collections_dir):
     # A threshold no residual can meet: HPL still exits 0.
     result, report = playbook([os.path.join(ROOT, 'site.yml')] + extra_vars(
