@@ -444,6 +444,20 @@ def test_an_unreachable_node_stops_the_play_before_anything_changes(tmp_path, co
     assert not (tmp_path / 'results').exists()
 
 
+def test_check_mode_completes_and_runs_nothing(tmp_path, collections_dir):
+    """site.yml --check: every role reports what it would change, the benchmark says what
+    it would run, and nothing runs: no HPL run directory, no results document."""
+    runs = set(glob.glob('/home/hpl/benchmark/*'))
+    result, report = playbook([os.path.join(ROOT, 'site.yml'), '--check'], tmp_path / 'results', collections_dir,
+                              json_output=True)
+    assert result.returncode == 0, result.stdout[-5000:]
+    (shown,) = [outcome['msg'] for play, task, outcome in task_results(report, 'Show what will run')]
+    assert shown.startswith('Check mode, nothing runs; it would run HPL (hpcc_source 2.0, openmpi, openblas)')
+    assert 'not yet the time budget: that needs a calibration run' in shown
+    assert not [task for play, task, outcome in task_results(report) if task.startswith('Start the benchmark')]
+    assert set(glob.glob('/home/hpl/benchmark/*')) == runs and not (tmp_path / 'results').exists()
+
+
 def test_failed_residual_fails_the_play_after_the_result_is_written(tmp_path, collections_dir):
     # A threshold no residual can meet: HPL still exits 0.
     result, report = playbook([os.path.join(ROOT, 'site.yml')] + extra_vars(
