@@ -121,6 +121,13 @@ class DirFS(object):
     def write(self, path, data, mode=0o644, owner=0):
         atomic_write(self._path(path), data, mode, owner)
 
+    def mode(self, path):
+        """The file's permission bits (None when there is no such file)."""
+        try:
+            return stat.S_IMODE(os.lstat(self._path(path)).st_mode)
+        except OSError:
+            return None
+
     def symlink(self, path, target):
         link = self._path(path)
         if os.path.lexists(link):

@@ -28,6 +28,8 @@ from ansible_collections.picluster.hpl.plugins.module_utils.pi_fs import ImageEr
 # One planned change: ``where`` is ``boot`` or ``root``; ``content`` is the text, None to
 # remove the file, or ``('symlink', target)``; ``mode`` the file's mode.
 Change = collections.namedtuple('Change', 'where path content mode')
+# Files that hold the first user's password hash.
+SECRET_MODE = 0o600
 
 # config.txt settings that overclock or overvolt: the write-up's overclocked nodes crashed.
 OVERCLOCK_KEYS = ('arm_freq', 'arm_freq_min', 'core_freq', 'core_freq_min', 'gpu_freq',
@@ -364,7 +366,9 @@ def plan(settings, flavour, current, netboot=False):
                               0o644))
         changes.append(Change('root', SWAP_WANTS, None, None))
     if flavour == 'cloud-init':
-        changes.append(Change('boot', '/user-data', cloud_user_data(settings), 0o755))
+        # The first-boot files hold the password hash: root's alone where modes exist (a
+        # netboot root; the FAT boot partition of a card has none).
+        changes.append(Change('boot', '/user-data', cloud_user_data(settings), SECRET_MODE))
         changes.append(Change('boot', '/network-config', 'network:\n  config: disabled\n' if netboot
                               else cloud_network_config(interface, network), 0o755))
         instance = hashlib.sha256(json.dumps(settings, sort_keys=True).encode('utf-8')).hexdigest()
@@ -372,8 +376,8 @@ def plan(settings, flavour, current, netboot=False):
                               % (hostname, instance[:12], hostname), 0o755))
     else:
         userconf = '%s:%s\n' % (settings['user'], settings.get('password_hash') or '*')
-        changes.append(Change('boot', '/userconf.txt', userconf, 0o755))
-        changes.append(Change('boot', '/firstrun.sh', firstrun_script(settings), 0o755))
+        changes.append(Change('boot', '/userconf.txt', userconf, SECRET_MODE))
+        changes.append(Change('boot', '/firstrun.sh', firstrun_script(settings), SECRET_MODE | 0o100))
         if netboot:
             changes.append(Change('root', FIRSTBOOT_UNIT, FIRSTBOOT_UNIT_TEXT, 0o644))
             changes.append(Change('root', FIRSTBOOT_WANTS, ('symlink', FIRSTBOOT_UNIT), None))
@@ -414,11 +418,18 @@ def apply(boot, root, changes, check_mode=False):
                 changed.append('%s:%s' % (where, path))
                 if not check_mode:
                     filesystem.remove(path)
-        elif filesystem.read(path) != content.encode('utf-8'):
+        elif filesystem.read(path) != content.encode('utf-8') or _mode_differs(filesystem, path, mode):
             changed.append('%s:%s' % (where, path))
             if not check_mode:
                 filesystem.write(path, content.encode('utf-8'), mode)
     return changed
+
+
+def _mode_differs(filesystem, path, mode):
+    """Whether a file that holds what it should has other permissions than planned (only
+    where the file system keeps them: a directory tree does, a FAT partition does not)."""
+    current = filesystem.mode(path) if mode is not None and hasattr(filesystem, 'mode') else None
+    return current is not None and current != mode
 
 
 def customise(boot, root, settings, firstboot='auto', netboot=False, record=None, check_mode=False):

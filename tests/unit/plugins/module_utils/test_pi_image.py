@@ -202,3 +202,19 @@ def test_tftp_sync_serves_the_boot_files_but_no_first_boot_file(tmp_path):
     assert (tftp / 'cmdline.txt').read_text() == 'root=/dev/nfs\n'
     assert 'tftp:/stale.bin' in changed and 'tftp:/userconf.txt' not in changed
     assert pi_netboot.sync_tftp(str(tmp_path / 'root'), str(tftp), 'root=/dev/nfs\n', check_mode=False) == []
+
+
+@pytest.mark.parametrize('codename, secrets', [('bookworm', {'userconf.txt': 0o600, 'firstrun.sh': 0o700}),
+                                               ('trixie', {'user-data': 0o600})])
+def test_the_files_that_hold_the_password_hash_are_roots_alone(tmp_path, codename, secrets):
+    boot, root = tree(tmp_path, codename)
+    firmware = tmp_path / 'root' / 'boot' / 'firmware'
+    pi_image.customise(boot, root, settings(password_hash=HASH), netboot=True)
+    assert dict((name, (firmware / name).stat().st_mode & 0o777) for name in secrets) == secrets
+    assert all(HASH in (firmware / name).read_text() for name in secrets if name != 'firstrun.sh')
+    # A tree made before, world-readable, is put right, and says so.
+    for name in secrets:
+        (firmware / name).chmod(0o755)
+    changed = pi_image.customise(boot, root, settings(password_hash=HASH), netboot=True)['changed_files']
+    assert sorted(changed) == sorted('boot:/' + name for name in secrets)
+    assert dict((name, (firmware / name).stat().st_mode & 0o777) for name in secrets) == secrets
