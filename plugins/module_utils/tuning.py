@@ -89,7 +89,8 @@ def step(stage, ranks, n, rows, spent_seconds=0.0, budget_seconds=None, rate_gfl
     'skipped'}``, with ``params`` None and ``skipped`` saying why when it runs nothing: it
     has nothing left to try, or its tests (at ``rate_gflops``, else the best row's rate)
     and the run's own ``overhead_seconds`` (set-up, hpcc's other tests) would not fit in what
-    is left of ``budget_seconds``."""
+    is left of ``budget_seconds`` (never the first stage: without it there is nothing to
+    tune)."""
     what = dict(STAGES)[stage]
     params = plan(stage, ranks, n, rows, start)
     if params is None:
@@ -98,7 +99,10 @@ def step(stage, ranks, n, rows, spent_seconds=0.0, budget_seconds=None, rate_gfl
     tests = hpl_dat.count_tests(params)
     rate = rate_gflops or (best(rows) or {}).get('gflops')
     expected = round(tests * sizing.seconds_for(n, rate) + overhead_seconds, 1) if rate else None
-    late = budget_seconds is not None and expected is not None and spent_seconds + expected > budget_seconds
+    # The first stage runs whatever the budget: without it there is nothing to tune (a
+    # busy or slow cluster then takes longer than asked, and the stage says so).
+    late = (budget_seconds is not None and expected is not None and spent_seconds + expected > budget_seconds
+            and stage != STAGES[0][0])
     return {'stage': stage, 'what': what, 'params': None if late else params, 'tests': tests,
             'expected_seconds': expected, 'skipped': 'over the time budget' if late else None}
 

@@ -156,3 +156,12 @@ def test_on_a_noisier_recorded_sweep_the_first_four_stages_come_within_three_per
         rows += table_measure(table, [])(tuning.plan(stage, 2, 4992, rows))
     best = max(table.values(), key=lambda r: r['gflops'])
     assert len(rows) == 17 and tuning.best(rows)['gflops'] >= 0.97 * best['gflops']
+
+
+def test_the_first_stage_runs_even_when_it_would_not_fit():
+    # Its 12 tests of N=8000 at 10 GFLOPS take 410 s, seven times the budget: it runs (else
+    # there is nothing to tune), and says how long it should take; the next does not.
+    planned = tuning.step('nb_grid', 4, 8000, [], budget_seconds=60.0, rate_gflops=10.0)
+    assert planned['skipped'] is None and planned['tests'] == 12 and planned['expected_seconds'] == 409.8
+    planned = tuning.step('nb', 4, 8000, [row(192, 2, 2, 10.0)], spent_seconds=410.0, budget_seconds=60.0)
+    assert planned['skipped'] == 'over the time budget'
