@@ -135,5 +135,9 @@ def test_exports_are_limited_to_the_cluster_subnet(host):
 
 def test_first_boot_files_are_in_the_nodes_root(host):
     assert 'hpc@laptop' in server('cat /nfs/pi1/boot/firmware/firstrun.sh')
+    # The password hash is there, and root's alone (the NFS root is exported to the LAN).
+    assert server('cut -d: -f2 /nfs/pi2/boot/firmware/userconf.txt').startswith('$6$picluster$')
+    assert server('stat -c "%n %a %U" /nfs/pi2/boot/firmware/userconf.txt /nfs/pi2/boot/firmware/firstrun.sh') == (
+        '/nfs/pi2/boot/firmware/userconf.txt 600 root\n/nfs/pi2/boot/firmware/firstrun.sh 700 root\n')
     assert server('readlink /nfs/pi1/etc/systemd/system/multi-user.target.wants/picluster-firstrun.service')
     assert server('cat /nfs/pi2/etc/hostname') == 'pi2\n'
