@@ -169,14 +169,10 @@ def test_every_node_ran_alone_first_and_the_slowed_one_is_named(runs):
         share = run['best']['n'] / 3 ** 0.5
         assert all(node['n'] == int(share) // run['best']['nb'] * run['best']['nb'] for node in alone['nodes'])
         assert all(node['p'] * node['q'] == 1 for node in alone['nodes'])
-    # Eight busy processes shared pi3's CPUs while they ran: it, and only it, is weak.
+    # pi3's rank was stopped nine tenths of the time while they ran: it, and only it, is weak.
     slowed = runs['slowed']['per_node']
     assert slowed['weak'] == ['pi3'], slowed
     assert slowed['nodes'][2]['gflops'] < 0.9 * slowed['median_gflops']
-    # The cluster run after it is tainted by them, on pi3, and they are named.
-    conditions = runs['slowed']['conditions']
-    (busy,) = [reason for reason in conditions['tainted'] if reason.startswith('pi3: ')]
-    assert conditions['nodes']['pi3']['other_cores'] > 0.25 and ' (sh ' in busy, conditions
 
 
 def test_every_node_sampled_its_conditions_during_every_run(docs):
