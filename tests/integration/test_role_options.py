@@ -153,7 +153,8 @@ def test_site_refuses_a_bad_option_of_any_role_before_anything_changes(tmp_path,
     assert len(failed) == 1 and message in failed[0], failed
     assert not any(outcome.get('changed') for _name, outcome in ran)
     assert set(name for name, _outcome in ran) <= {
-        'Gathering Facts', 'Check the options of every role before anything changes',
+        'Gathering Facts', 'Check every node of the cluster answered, before anything changes',
+        'Check the options of every role before anything changes',
         'Read the options, typed as meta/argument_specs.yml declares them',
         'Check the source settings', 'Check the benchmark user', 'Check the memory fraction',
         'Check the time budget', 'Check the HPL.dat lists', 'Check the peak and the mpirun arguments',
