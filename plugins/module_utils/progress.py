@@ -17,10 +17,9 @@ __metaclass__ = type
 import datetime
 import re
 
+from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat
 from ansible_collections.picluster.hpl.plugins.module_utils.sizing import seconds_for
 
-# Every list of HPL.dat multiplies the number of tests HPL runs for each N.
-MATRIX_KEYS = ('nbs', 'grids', 'pfacts', 'nbmins', 'ndivs', 'rfacts', 'bcasts', 'depths')
 # HPL 2.3 built with -DHPL_PROGRESS_REPORT, from process (0,0) before each panel.
 HPL_REPORT = re.compile(r'Column=\s*(\d+)\s+Fraction=\s*([0-9.]+)%\s+Gflops=\s*([0-9.eE+-]+)')
 MARKER = 'hpl-progress'
@@ -34,11 +33,8 @@ def without_reports(output):
 
 
 def tests_per_n(params):
-    count = 1
-    for key in MATRIX_KEYS:
-        values = params.get(key)
-        count *= len(values) if isinstance(values, (list, tuple)) and values else 1
-    return count
+    """How many tests HPL runs at each N of ``params``."""
+    return hpl_dat.count_tests(params) // len(hpl_dat.normalise(params)['ns'])
 
 
 def solve_seconds(params, gflops):
@@ -92,10 +88,11 @@ def expect(params, calibration=None, previous=None, now=None):
 
     ``calibration`` is the time budget's ({expected_gflops, overhead_seconds_per_n2}) and
     wins over ``previous`` (a :func:`nearest_run`)."""
-    tests = tests_per_n(params) * len(params['ns'])
+    per_n = tests_per_n(params)
+    tests = per_n * len(params['ns'])
     if calibration and calibration.get('expected_gflops'):
         gflops = float(calibration['expected_gflops'])
-        seconds = solve_seconds(params, gflops) + tests_per_n(params) * sum(
+        seconds = solve_seconds(params, gflops) + per_n * sum(
             float(calibration.get('overhead_seconds_per_n2') or 0) * int(n) ** 2 for n in params['ns'])
         source = 'the calibration'
     elif previous:

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.picluster.hpl.plugins.module_utils import progress
 
-PARAMS = {'ns': [4000, 8000], 'nbs': [128, 192], 'grids': [[1, 2]], 'bcasts': ['1rM', '2rg', '1ring'], 'depths': [1]}
+PARAMS = {'ns': [4000, 8000], 'nbs': [128, 192], 'grids': [[1, 2]], 'bcasts': ['1rM', '2rg', '1rg'], 'depths': [1]}
 NOW = datetime.datetime(2026, 12, 5, 10, 0, 0)
 
 
