@@ -43,35 +43,57 @@ _HPCC_SECTION = re.compile(r'^\s*Begin of Summary section\.\s*$')
 _HPCC_END = re.compile(r'^\s*End of Summary section\.\s*$')
 _HPCC_KEY = re.compile(r'^(\w+)=(.*)$')
 
-# Launch failures of OpenMPI and MPICH (Hydra), with what to do about each.
+# Launch and run failures of OpenMPI and MPICH (Hydra): the reason's name, and what to do.
 _MPI_FAILURES = (
-    (re.compile(r'There (?:are|is) not enough slots available in the system to satisfy the (\d+)'),
+    ('mpi_slots', re.compile(r'There (?:are|is) not enough slots available in the system to satisfy the (\d+)'),
      "mpirun: not enough slots for {0} ranks: list more slots in the hostfile, or ask for fewer ranks"),
-    (re.compile(r'mpirun has detected an attempt to run as root'),
+    ('mpi_root', re.compile(r'mpirun has detected an attempt to run as root'),
      "mpirun refused to run as root: run the benchmark as an unprivileged user"),
-    (re.compile(r'(?:ORTE|PRTE) was unable to reliably start one or more daemons'),
+    ('daemon_start', re.compile(r'(?:ORTE|PRTE) was unable to reliably start one or more daemons'),
      "mpirun could not start its daemons on the other nodes: check SSH from the head node to "
      "every node as the benchmark user, and that MPI is installed on all of them"),
-    (re.compile(r'Host key verification failed'),
+    ('daemon_lost', re.compile(r'(?:ORTE|PRTE) has lost communication with a remote daemon'),
+     "mpirun lost a node during the run: check that every node is up, powered and on the network"),
+    ('daemon_lost', re.compile(r'^\s*Remote daemon\s*:.* on node (\S+)'),
+     "mpirun lost node {0} during the run: check that it is up, powered and on the network"),
+    ('ssh_host_key', re.compile(r'Host key verification failed'),
      "SSH host key verification failed: the node's host key is not in the benchmark user's known_hosts"),
-    (re.compile(r'Permission denied \(publickey'),
+    ('ssh_refused', re.compile(r'Permission denied \(publickey'),
      "SSH refused the benchmark user's key: authorise its public key on every node"),
-    (re.compile(r'ssh: (?:connect to host|Could not resolve hostname) (\S+)'),
+    ('ssh_unreachable', re.compile(r'ssh: (?:connect to host|Could not resolve hostname) (\S+)'),
      "SSH could not reach {0}: check the node's address in the hostfile and that sshd runs"),
-    (re.compile(r'mpirun was unable to (?:launch|find) the specified executable|'
-                r'was unable to launch the specified application'),
+    ('launch_failed', re.compile(r'mpirun was unable to (?:launch|find) the specified executable|'
+                                 r'was unable to launch the specified application'),
      "mpirun could not launch xhpl: check the binary's path exists on every node"),
-    (re.compile(r'error while loading shared libraries: (\S+)'),
+    ('library_missing', re.compile(r'error while loading shared libraries: (\S+)'),
      "xhpl could not load {0}: install the same MPI and BLAS on every node"),
-    (re.compile(r'mpirun noticed that process rank (\d+) .*exited on signal (\d+)'),
-     "rank {0} was killed by signal {1} (9 usually means out of memory: lower memory_fraction)"),
-    (re.compile(r'BAD TERMINATION OF ONE OF YOUR APPLICATION PROCESSES'),
+    ('rank_killed', re.compile(r'mpirun noticed that process rank (\d+) .*exited on signal 9\b'),
+     "rank {0} was killed (signal 9), most often for want of memory: lower memory_fraction"),
+    ('rank_killed', re.compile(r'mpirun noticed that process rank (\d+) .*exited on signal (\d+)'),
+     "rank {0} was killed by signal {1}"),
+    ('rank_killed', re.compile(r'BAD TERMINATION OF ONE OF YOUR APPLICATION PROCESSES'),
      "an MPI process terminated abnormally (MPICH)"),
-    (re.compile(r'\[mpiexec@\S+\] (HYD\w+ .*)'),
+    ('mpi_launcher', re.compile(r'\[mpiexec@\S+\] (HYD\w+ .*)'),
      "MPICH launcher: {0}"),
-    (re.compile(r'Primary job\s+terminated normally, but (\d+) process returned'),
+    ('rank_failed', re.compile(r'Primary job\s+terminated normally, but (\d+) process returned'),
      "{0} MPI process returned a non-zero exit code"),
 )
+
+# The reasons, the most telling first: the document's ``reason`` is the first of its faults
+# in this order (a rank killed says more than "a process returned non-zero", which follows).
+REASONS = ('timeout', 'daemon_lost', 'daemon_start', 'ssh_host_key', 'ssh_refused', 'ssh_unreachable',
+           'mpi_slots', 'mpi_root', 'launch_failed', 'library_missing', 'rank_killed', 'hpl_error',
+           'residual_failed', 'mpi_launcher', 'rank_failed', 'mpirun_failed', 'incomplete', 'no_result',
+           'unchecked')
+
+# What a run's status says when nothing more specific was printed.
+_STATUS_FAULTS = {
+    'failed': ('residual_failed', "a residual check FAILED: the result is wrong (check the BLAS, the "
+                                  "memory and the cooling), whatever the exit code"),
+    'unchecked': ('unchecked', "the run was not checked (threshold <= 0): its rate proves nothing"),
+    'incomplete': ('incomplete', "the output stops before HPL's summary, or HPL skipped tests"),
+    'error': ('no_result', "the run printed no result"),
+}
 
 
 def decode_variant(tv):
@@ -119,6 +141,10 @@ def parse_hpl_output(text):
     * ``summary``: ``finished``, ``passed``, ``failed``, ``skipped``, ``unchecked``, or None when
       the run did not reach its summary;
     * ``errors``: readable strings for every HPL ERROR and recognised MPI launch failure;
+    * ``faults``: the same as ``{'reason': name, 'message': text}`` (reasons: ``hpl_error``,
+      the names in ``_MPI_FAILURES``), then the status's own fault, if any
+      (``residual_failed``, ``unchecked``, ``incomplete``, ``no_result``);
+    * ``reason``: the most telling fault's name (``REASONS``), or None for a run that passed;
     * ``hpcc``: hpcc's ``key=value`` summary, only for hpcc output;
     * ``status``: ``passed`` (every test ran and passed), ``failed`` (a residual check
       failed), ``unchecked`` (run without checks), ``error`` (no result at all) or
@@ -139,7 +165,7 @@ class _Reader(object):
     """One pass over the lines of a run: each step takes the line it recognises and says so."""
 
     def __init__(self):
-        self.results, self.summary, self.errors, self.hpcc = [], None, [], None
+        self.results, self.summary, self.faults, self.hpcc = [], None, [], None
         self._pending_error = None
         self._section = None  # 'hpcc' inside hpcc's summary, 'summary' under HPL's "Finished"
 
@@ -157,12 +183,18 @@ class _Reader(object):
         self._mpi_failure(line)
 
     def parsed(self):
-        errors = self.errors + ([self._pending_error] if self._pending_error else [])
+        if self._pending_error:
+            self._fault('hpl_error', self._pending_error)
+        status = _overall_status(self.results, self.summary, self.faults)
+        if status in _STATUS_FAULTS and (status != 'error' or not self.faults):
+            self._fault(*_STATUS_FAULTS[status])
         parsed = {
             'results': self.results,
             'summary': self.summary,
-            'errors': errors,
-            'status': _overall_status(self.results, self.summary, errors),
+            'errors': [fault['message'] for fault in self.faults],
+            'faults': self.faults,
+            'reason': main_reason(self.faults),
+            'status': status,
             'best': best_result(self.results),
         }
         if self.hpcc is not None:
@@ -211,7 +243,7 @@ class _Reader(object):
             return True
         match = _HPL_ERROR_TEXT.match(line)
         if match and self._pending_error:
-            self.errors.append("%s: %s" % (self._pending_error, match.group(1)))
+            self._fault('hpl_error', "%s: %s" % (self._pending_error, match.group(1)))
             self._pending_error = None
             return True
         return False
@@ -231,13 +263,26 @@ class _Reader(object):
             self.hpcc[match.group(1)] = _number(match.group(2))
 
     def _mpi_failure(self, line):
-        for pattern, message in _MPI_FAILURES:
+        for reason, pattern, message in _MPI_FAILURES:
             match = pattern.search(line)
             if match:
-                readable = message.format(*match.groups())
-                if readable not in self.errors:
-                    self.errors.append(readable)
+                self._fault(reason, message.format(*match.groups()))
                 return
+
+    def _fault(self, reason, message):
+        """Keep a fault once; a later, more precise message of the same reason (the lost
+        node's name) replaces a general one."""
+        same = [fault for fault in self.faults if fault['reason'] == reason]
+        if reason == 'daemon_lost' and same and message.startswith('mpirun lost node '):
+            same[0]['message'] = message
+        elif not any(fault['message'] == message for fault in same):
+            self.faults.append({'reason': reason, 'message': message})
+
+
+def main_reason(faults):
+    """The most telling reason among ``faults`` (see ``REASONS``), or None."""
+    reasons = [fault['reason'] for fault in faults]
+    return min(reasons, key=REASONS.index) if reasons else None
 
 
 def _last_unchecked(results):
@@ -255,7 +300,7 @@ def best_result(results):
     return max(candidates, key=lambda r: r['gflops'])
 
 
-def _overall_status(results, summary, errors):
+def _overall_status(results, summary, faults):
     if any(r['status'] == 'failed' for r in results) or (summary and summary['failed']):
         return 'failed'
     if not results:

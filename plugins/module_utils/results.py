@@ -118,7 +118,10 @@ def build_document(run, nodes, now=None):
         'warnings': slow_blas(entries),
         'top500': top500.top500_rank(best['gflops']) if best else None,
     }
-    document.update((key, parsed[key]) for key in ('status', 'results', 'summary', 'errors', 'best'))
+    document.update((key, parsed[key]) for key in ('status', 'results', 'summary', 'best'))
+    document['faults'] = parsed['faults'] + run_faults(run, parsed['faults'])
+    document['reason'] = hpl_output.main_reason(document['faults'])
+    document['errors'] = [fault['message'] for fault in document['faults']]
     if 'hpcc' in parsed:
         document['hpcc'] = parsed['hpcc']
     if run.get('tuning'):
@@ -134,6 +137,24 @@ def build_document(run, nodes, now=None):
     return document
 
 
+def run_faults(run, faults):
+    """What the launch says beyond the text: nodes lost (``run['lost']``, the hosts that
+    became unreachable while it ran), a run stopped at the time limit (``run['message']``
+    is the async job's), or mpirun's non-zero exit that nothing else explains."""
+    found = []
+    lost = sorted(run.get('lost') or [])
+    if lost:
+        found.append({'reason': 'daemon_lost', 'message': "lost %s during the run: check that %s up, powered and "
+                      "on the network" % (', '.join(lost), 'it is' if len(lost) == 1 else 'they are')})
+    if run.get('message') == 'Timeout exceeded':
+        found.append({'reason': 'timeout', 'message': "the run was stopped at benchmark_timeout: raise it, "
+                      "or ask for a smaller N (benchmark_memory_fraction, benchmark_max_seconds)"})
+    rc = run.get('rc')
+    if rc not in (None, 0, '0', '') and not faults and not found:
+        found.append({'reason': 'mpirun_failed', 'message': "mpirun exited with %s: see its output" % rc})
+    return found
+
+
 def per_node(outputs, seconds=None):
     """Each node's run alone (``{name: HPL output}``) -> the document's ``per_node``: every
     node's best row, the median rate, and the nodes below ``WEAK_NODE_SHARE`` of it or
@@ -143,7 +164,7 @@ def per_node(outputs, seconds=None):
         parsed = hpl_output.parse_hpl_output(text or '')
         best = parsed['best'] or {}
         entry = dict((key, best.get(key)) for key in ('n', 'nb', 'p', 'q', 'time_s', 'gflops'))
-        entry.update(name=name, status=parsed['status'], errors=parsed['errors'])
+        entry.update(name=name, status=parsed['status'], reason=parsed['reason'], errors=parsed['errors'])
         nodes.append(entry)
     rates = [entry['gflops'] for entry in nodes if entry['status'] == 'passed' and entry['gflops']]
     median = statistics.median(rates) if rates else None
@@ -238,10 +259,13 @@ def headline(document):
     """One line for the console: GFLOPS, check, efficiency, TOP500."""
     best = document.get('best')
     if not best:
-        return "HPL run %s: no result (%s)" % (document['id'], '; '.join(document['errors']) or document['status'])
+        return "HPL run %s: no result, %s (%s)" % (document['id'], document.get('reason') or document['status'],
+                                                   '; '.join(document['errors']) or document['status'])
     spoiled = (document.get('conditions') or {}).get('tainted')
-    text = "HPL %s%s: %.2f GFLOPS (%s N=%d NB=%d P=%d Q=%d, %.1f s), residual %s" % (
-        document['status'].upper(), ', TAINTED (%s)' % '; '.join(spoiled) if spoiled else '', best['gflops'],
+    reason = document.get('reason')
+    text = "HPL %s%s%s: %.2f GFLOPS (%s N=%d NB=%d P=%d Q=%d, %.1f s), residual %s" % (
+        document['status'].upper(), ' (%s)' % reason if reason not in (None, 'residual_failed', 'unchecked', 'incomplete') else '',
+        ', TAINTED (%s)' % '; '.join(spoiled) if spoiled else '', best['gflops'],
         best['tv'], best['n'], best['nb'], best['p'], best['q'], best['time_s'], best['status'])
     if document['efficiency'] is not None:
         text += ", %.1f%% of Rpeak %.1f GFLOPS" % (100 * document['efficiency'], document['rpeak_gflops'])

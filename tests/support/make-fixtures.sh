@@ -270,6 +270,62 @@ hpl_dat "$hpldir/interrupted.dat" 'picluster.hpl fixture: killed during the seco
     HPL.out 6 '2016 24192' 192 0 1 2 16.0 2 4 2 1 1 1
 xhpl_case interrupted 2 console timeout 20
 
+# A rank killed for want of memory: the run is held to 96 MiB (a memory
+# cgroup, as the kernel's OOM killer sees a node run out), and N 6000 needs
+# about 140 MiB per rank.  Needs root and a writable memory cgroup.
+in_memory_cgroup() {
+    local limit=$1 group
+    shift
+    if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+        group=/sys/fs/cgroup/picluster-fixture-oom
+        mkdir -p "$group"
+        echo "$limit" > "$group/memory.max"
+        echo 0 > "$group/memory.swap.max"
+    else
+        group=/sys/fs/cgroup/memory/picluster-fixture-oom
+        mkdir -p "$group"
+        echo "$limit" > "$group/memory.limit_in_bytes"
+        echo "$limit" > "$group/memory.memsw.limit_in_bytes" 2> /dev/null || true
+    fi
+    sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$group" "$@"
+}
+hpl_dat "$hpldir/oom_killed.dat" 'picluster.hpl fixture: N too big for the memory cgroup' \
+    HPL.out 6 6000 128 0 1 2 16.0 2 4 2 1 1 1
+xhpl_case oom_killed 2 console in_memory_cgroup 96M
+rmdir /sys/fs/cgroup/picluster-fixture-oom /sys/fs/cgroup/memory/picluster-fixture-oom 2> /dev/null || true
+
+# A node lost during the second test: rank 1 runs on "node" 127.0.0.2, whose
+# Open MPI daemon mpirun starts through a stand-in for ssh that runs it here.
+# Once the first test has printed its result the daemon and its rank are
+# killed, while the stand-in stays, as an ssh session to a node that went
+# down does until it times out.
+cat > "$work/local-ssh" << 'AGENT'
+#!/bin/sh
+# ssh HOST COMMAND... as mpirun calls it: run COMMAND here, keeping its pid.
+shift
+sh -c "$*" &
+echo $! > "${0%/*}/orted.pid"
+wait $!
+exec sleep 600
+AGENT
+chmod +x "$work/local-ssh"
+kill_daemon_after_first_result() {
+    "$@" &
+    local launcher=$! pid=
+    for _ in $(seq 600); do
+        grep -qs '^WR' console.txt 2> /dev/null && break
+        sleep 0.1
+    done
+    pid=$(cat "$work/orted.pid" 2> /dev/null || true)
+    [[ -n $pid ]] && { pkill -KILL -P "$pid"; kill -KILL "$pid"; }
+    wait "$launcher"
+}
+hpl_dat "$hpldir/daemon_lost.dat" 'picluster.hpl fixture: a node lost during the second test' \
+    HPL.out 6 '2016 24192' 192 0 1 2 16.0 2 4 2 1 1 1
+printf '127.0.0.1 slots=1\n127.0.0.2 slots=1\n' > "$work/hostfile"
+xhpl_case daemon_lost 2 console kill_daemon_after_first_result \
+    env OMPI_MCA_plm_rsh_agent="$work/local-ssh" OMPI_MCA_orte_default_hostfile="$work/hostfile"
+
 # --------------------------------------------------------------------------
 # HPCC cases (Debian's hpcc binary, which links libblas.so.3)
 # --------------------------------------------------------------------------

@@ -158,3 +158,42 @@ def test_decode_variant(tv, expected):
 def test_decode_variant_refuses_nonsense():
     with pytest.raises(ValueError, match='not an HPL T/V code'):
         decode_variant('WR16C2R4')
+
+
+@pytest.mark.parametrize('name, reason, status, rows', [
+    ('single_passed', None, 'passed', 1),
+    ('failed_residual', 'residual_failed', 'failed', 2),
+    ('unchecked', 'unchecked', 'unchecked', 2),
+    ('need_processes', 'hpl_error', 'error', 0),
+    ('illegal_input', 'hpl_error', 'error', 0),
+    ('skipped_memory', 'hpl_error', 'incomplete', 1),
+    ('mpi_slots', 'mpi_slots', 'error', 0),
+    ('interrupted', 'incomplete', 'incomplete', 1),
+    ('oom_killed', 'rank_killed', 'error', 0),
+    ('daemon_lost', 'daemon_lost', 'incomplete', 1),
+])
+def test_every_fault_has_a_named_reason(name, reason, status, rows):
+    parsed = parse(name)
+    assert (parsed['reason'], parsed['status'], len(parsed['results'])) == (reason, status, rows)
+    assert [fault['message'] for fault in parsed['faults']] == parsed['errors']
+    assert (reason is None) == (parsed['faults'] == [])
+
+
+def test_a_rank_killed_for_memory_says_so():
+    parsed = parse('oom_killed')
+    assert 'rank 0 was killed (signal 9), most often for want of memory: lower memory_fraction' in parsed['errors']
+    assert [fault['reason'] for fault in parsed['faults']] == ['rank_failed', 'rank_killed']
+
+
+def test_a_lost_node_is_named_and_what_it_measured_is_kept():
+    parsed = parse('daemon_lost')
+    lost = [fault for fault in parsed['faults'] if fault['reason'] == 'daemon_lost']
+    assert lost == [{'reason': 'daemon_lost', 'message': 'mpirun lost node 127.0.0.2 during the run: '
+                     'check that it is up, powered and on the network'}]
+    assert [(row['n'], row['status']) for row in parsed['results']] == [(2016, 'passed')]
+    assert parsed['best']['n'] == 2016
+
+
+def test_no_output_at_all_is_no_result():
+    parsed = parse_hpl_output('')
+    assert parsed['reason'] == 'no_result' and parsed['errors'] == ['the run printed no result']

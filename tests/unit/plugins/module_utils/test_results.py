@@ -53,7 +53,8 @@ def test_hpcc_document_measures_against_dgemm():
 def test_error_run_document():
     doc = document({'output': read_fixture('hpl', 'need_processes.out'), 'hosts': ['pi1']})
     assert doc['status'] == 'error' and doc['best'] is None and doc['top500'] is None
-    assert results.headline(doc).startswith('HPL run 20261124T030000Z-pi1: no result (HPL ERROR in HPL_pdinfo')
+    assert doc['reason'] == 'hpl_error'
+    assert results.headline(doc).startswith('HPL run 20261124T030000Z-pi1: no result, hpl_error (HPL ERROR in HPL_pdinfo')
 
 
 def test_a_run_record_without_output_is_refused():
@@ -162,3 +163,30 @@ def test_each_node_alone_names_the_weak_ones():
 def test_nodes_that_gave_no_result_alone_are_weak_even_without_a_median():
     alone = results.per_node({'pi1': '', 'pi2': read_fixture('hpl', 'illegal_input.out')})
     assert alone['median_gflops'] is None and alone['weak'] == ['pi1', 'pi2']
+
+
+def test_the_schema_knows_every_reason():
+    assert SCHEMA['$defs']['reason']['enum'] == list(hpl_output.REASONS)
+
+
+@pytest.mark.parametrize('fixture, run, reason, named', [
+    ('daemon_lost', {'lost': ['pi3'], 'rc': 205}, 'daemon_lost', 'lost pi3 during the run'),
+    ('interrupted', {'message': 'Timeout exceeded'}, 'timeout', 'stopped at benchmark_timeout'),
+    ('oom_killed', {'rc': 137}, 'rank_killed', 'want of memory'),
+    ('single_passed', {'rc': 0}, None, None),
+    ('failed_residual', {'rc': 0}, 'residual_failed', 'FAILED'),
+])
+def test_a_run_that_went_wrong_names_why_and_keeps_what_it_measured(fixture, run, reason, named):
+    doc = document(dict(run, output=read_fixture('hpl', fixture + '.out'), hosts=['pi1', 'pi2', 'pi3']))
+    assert doc['reason'] == reason
+    assert (named is None and doc['errors'] == []) or any(named in error for error in doc['errors'])
+    assert doc['errors'] == [fault['message'] for fault in doc['faults']]
+    parsed = hpl_output.parse_hpl_output(read_fixture('hpl', fixture + '.out'))
+    assert doc['results'] == parsed['results'] and doc['best'] == parsed['best']
+    if doc['best'] and reason not in (None, 'residual_failed'):
+        assert '(%s)' % reason in results.headline(doc)
+
+
+def test_a_non_zero_exit_that_nothing_explains_is_named():
+    doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1'], 'rc': 3})
+    assert doc['reason'] == 'mpirun_failed' and doc['errors'] == ['mpirun exited with 3: see its output']
