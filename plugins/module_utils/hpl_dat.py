@@ -12,6 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+import re
+
 FACTS = ('left', 'crout', 'right')
 BCASTS = ('1rg', '1rM', '2rg', '2rM', 'Lng', 'LnM')
 PMAPS = ('row', 'column')
@@ -77,15 +80,15 @@ def normalise(params=None):
         return [choices[_index(v, choices, key)] for v in _list(p[key], key)]
 
     return {
-        'output_file': str(p['output_file']), 'device_out': int(p['device_out']),
+        'output_file': _file_name(p['output_file']), 'device_out': _positive(p['device_out'], 'device_out', minimum=0),
         'ns': numbers('ns'), 'nbs': numbers('nbs'), 'pmap': PMAPS[_index(p['pmap'], PMAPS, 'pmap')],
-        'grids': [_grid(g) for g in _list(p['grids'], 'grids')], 'threshold': float(p['threshold']),
+        'grids': [_grid(g) for g in _list(p['grids'], 'grids')], 'threshold': _finite(p['threshold'], 'threshold'),
         'pfacts': names('pfacts', FACTS), 'nbmins': numbers('nbmins'), 'ndivs': numbers('ndivs', minimum=2),
         'rfacts': names('rfacts', FACTS), 'bcasts': names('bcasts', BCASTS), 'depths': numbers('depths', minimum=0),
         'swap': SWAPS[_index(p['swap'], SWAPS, 'swap')],
         'swap_threshold': _positive(p['swap_threshold'], 'swap_threshold', minimum=0),
-        'l1_transposed': bool(p['l1_transposed']), 'u_transposed': bool(p['u_transposed']),
-        'equilibration': bool(p['equilibration']), 'alignment': _positive(p['alignment'], 'alignment'),
+        'l1_transposed': _flag(p['l1_transposed'], 'l1_transposed'), 'u_transposed': _flag(p['u_transposed'], 'u_transposed'),
+        'equilibration': _flag(p['equilibration'], 'equilibration'), 'alignment': _positive(p['alignment'], 'alignment'),
     }
 
 
@@ -220,6 +223,37 @@ def _index(value, names, key):
     if str(value).lower() in lowered:
         return lowered.index(str(value).lower())
     raise HplDatError("%s value %r is not one of %s" % (key, value, ', '.join(names)))
+
+
+def _file_name(value):
+    """HPL reads the output file's name as one word: no spaces, newlines or shell characters."""
+    text = str(value)
+    if not re.match(r'^[A-Za-z0-9_][A-Za-z0-9._/-]{0,127}$', text):
+        raise HplDatError("output_file %r must be a file name of letters, digits, '.', '_', '-' or '/', "
+                          "for example HPL.out" % (value,))
+    return text
+
+
+def _finite(value, key):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float('nan')
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise HplDatError("%s value %r must be a number, for example 16.0" % (key, value))
+    return number
+
+
+def _flag(value, key):
+    """true/false, also as the text -e key=value gives (``"false"`` is false)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ('true', 'yes', 'on', '1'):
+        return True
+    if text in ('false', 'no', 'off', '0'):
+        return False
+    raise HplDatError("%s value %r must be true or false" % (key, value))
 
 
 def _positive(value, key, minimum=1):

@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import math
+import re
 from collections.abc import Mapping
 
 MIB = 1024 * 1024
@@ -210,6 +211,22 @@ def time_model(calibration):
     return 2.0 / (3.0 * b * 1e9), a
 
 
+# What a node's address may be: a host name, an IPv4 or an IPv6 address. It is written
+# into the hostfile and known_hosts and handed to ssh, where a space, a newline or a
+# leading dash would be another word, line or option.
+ADDRESS = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9._:%-]{0,252})$')
+
+
+def node_address(node, name):
+    """The address MPI reaches ``node`` at (its name when it has none), checked."""
+    address = str(node.get('address') or name)
+    if not ADDRESS.match(address):
+        raise HplInputError("node %r has the address %r, which is not a host name or an IP address: give "
+                            "hpl_node_address (or ansible_host) as, for example, pi1, pi1.lan or 192.168.1.11"
+                            % (name, address))
+    return address
+
+
 def normalise_nodes(nodes):
     """Validate the node list and fill in defaults (ranks = cores, address = name)."""
     if not isinstance(nodes, (list, tuple)) or not nodes:
@@ -236,7 +253,7 @@ def normalise_nodes(nodes):
         if ranks > cores:
             raise HplInputError("%s has %d ranks but %d cores: ranks would share cores and HPL slow down; give it "
                                 "at most %d ranks (hpl_node_ranks)" % (label, ranks, cores, cores))
-        address = str(node.get('address') or name)
+        address = node_address(node, name)
         if address in addresses:
             raise HplInputError("nodes %r and %r have the same address %r: MPI would start both nodes' ranks on one "
                                 "machine; give each node its own address (ansible_host)"

@@ -207,7 +207,7 @@ def test_trixie_images_get_cloud_init(collections_dir, tmp_path, images):
 
 
 @pytest.mark.parametrize('case', ['not removable', 'mounted', 'too small', 'wrong checksum', 'two nodes',
-                                  'plain password'])
+                                  'plain password', 'password in the URL'])
 def test_refusals_touch_nothing(collections_dir, tmp_path, images, loops, case):
     card, small, bystander = loops['card'], loops['small'], loops['bystander']
     before = {name: loop.sha256() for name, loop in loops.items()}
@@ -221,6 +221,7 @@ def test_refusals_touch_nothing(collections_dir, tmp_path, images, loops, case):
         'wrong checksum': 'does not match the pinned sd_image_sha256 ' + '0' * 64,
         'two nodes': 'run with --limit <node>',
         'plain password': 'never the password itself',
+        'password in the URL': 'file://***@localhost/',
     }[case]
     if case == 'not removable':
         args = args[:4]
@@ -238,6 +239,10 @@ def test_refusals_touch_nothing(collections_dir, tmp_path, images, loops, case):
         args = args[2:]
     elif case == 'plain password':
         path = inventory(tmp_path, images, sd_image_password_hash='raspberry')
+    elif case == 'password in the URL':
+        path = inventory(tmp_path, images, sd_image_sha256='0' * 64,
+                         sd_image_url='file://hpc:s3cret-pw@localhost' + images['bookworm']['xz'])
+        args.append('-vvv')
     try:
         result = play(collections_dir, path, *args)
     finally:
@@ -245,6 +250,7 @@ def test_refusals_touch_nothing(collections_dir, tmp_path, images, loops, case):
             subprocess.run(['umount', str(mount_point)], check=True)
     assert result.returncode != 0
     assert expected in result.stdout, result.stdout[-3000:]
+    assert 's3cret-pw' not in result.stdout
     assert {name: loop.sha256() for name, loop in loops.items()} == before
     # Nothing was made for any node either.
     assert not os.path.exists(str(tmp_path / 'cache' / 'nodes'))

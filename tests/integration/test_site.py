@@ -626,15 +626,23 @@ def test_bench_fast_mode_runs_every_method_and_computes_the_table_from_the_rows(
 def test_wrong_checksum_stops_before_anything_is_unpacked(tmp_path, collections_dir, hpl_mirror):
     wrong = 'f' * 64
     report, failed = refused_install(extra_vars(**dict(hpl_mirror, hpl_source_sha256=wrong)), tmp_path, collections_dir)
-    assert [task for task, msg in failed] == ['Download the HPL source and check its sha256']
-    assert 'did not match' in failed[0][1]
+    assert [task for task, msg in failed] == ['Download the source and check its sha256',
+                                              'Say what went wrong, and that nothing was unpacked']
+    assert 'did not match' in failed[0][1] and 'did not match' in failed[1][1]
+    assert 'nothing was unpacked or built' in failed[1][1]
     assert not list(task_results(report, 'Unpack the HPL source'))
     assert not os.path.exists('/home/hpl/hpl/hpl-%s' % wrong[:16])
-    # Another file served as Debian's hpcc source: refused the same way, before the patch.
-    report, failed = refused_install(extra_vars(hpl_install_method='hpcc_source', hpl_build_root='/home/hpl/tampered',
-                                                hpl_hpcc_source_url=hpl_mirror['hpl_source_url']),
-                                     tmp_path, collections_dir)
-    assert [task for task, msg in failed] == ["Download Debian's hpcc source and check its sha256"]
+    # Another file served as Debian's hpcc source, from a URL with a password in it:
+    # refused the same way, before the patch, and the password is shown nowhere.
+    with_password = hpl_mirror['hpl_source_url'].replace('http://', 'http://picluster:s3cret-pw@')
+    result, report = playbook([INSTALL, '-vvv'] + extra_vars(hpl_install_method='hpcc_source',
+                                                             hpl_build_root='/home/hpl/tampered',
+                                                             hpl_hpcc_source_url=with_password),
+                              tmp_path, collections_dir, json_output=True)
+    failed = [(task, outcome.get('msg', '')) for play, task, outcome in task_results(report) if outcome.get('failed')]
+    assert result.returncode != 0 and failed[-1][0] == 'Say what went wrong, and that nothing was unpacked'
+    assert 'http://***@127.0.0.1' in failed[-1][1] and 'did not match' in failed[-1][1]
+    assert 's3cret-pw' not in result.stdout
     assert not list(task_results(report, 'Unpack HPL from it and apply the patch'))
     assert not glob.glob('/home/hpl/tampered/hpl-*')
 
@@ -644,7 +652,7 @@ def test_source_build_without_mpi_compilers_says_what_to_change(tmp_path, collec
     report, failed = refused_install(['-e', 'mpi_compilers=false'] + extra_vars(**hpl_mirror), tmp_path, collections_dir)
     assert [task for task, msg in failed] == ['Check MPI programs can be compiled here']
     assert 'set mpi_compilers=true' in failed[0][1]
-    assert not list(task_results(report, 'Download the HPL source and check its sha256'))
+    assert not list(task_results(report, 'Download the source and check its sha256'))
     # The mpi role asked apt for the runtime alone, without what it recommends.
     runtime = apt_arguments(report, 'Install openmpi')
     assert runtime['name'] == ['openmpi-bin'] and runtime['install_recommends'] is False

@@ -81,3 +81,25 @@ def test_hpccinf_is_hpl_dat_plus_ptrans():
     assert hpl_dat.parse_hpl_dat(text)['ns'] == [20000]
     assert [line.split()[0] for line in lines[32:]] == ['1', '10000', '1', '192']
     assert hpl_dat.render_hpccinf({'ns': [1000]}, ptrans_ns=[500, 600], ptrans_nbs=[64]).splitlines()[33].split()[:2] == ['500', '600']
+
+
+@pytest.mark.parametrize('params, named', [
+    ({'output_file': 'HPL.out\n7'}, 'output_file'),
+    ({'output_file': 'a b'}, 'output_file'),
+    ({'output_file': '-x'}, 'output_file'),
+    ({'threshold': float('nan')}, 'threshold'),
+    ({'threshold': 'inf'}, 'threshold'),
+    ({'threshold': '16\n1'}, 'threshold'),
+    ({'device_out': '6\n1'}, 'device_out'),
+    ({'equilibration': 'maybe'}, 'equilibration'),
+])
+def test_a_value_that_would_add_a_line_or_word_is_refused(params, named):
+    with pytest.raises(hpl_dat.HplDatError, match=named):
+        hpl_dat.render_hpl_dat(params)
+
+
+def test_true_and_false_as_text_mean_what_they_say():
+    text = hpl_dat.render_hpl_dat({'l1_transposed': 'false', 'u_transposed': 'true', 'equilibration': '0'})
+    read = hpl_dat.parse_hpl_dat(text)
+    assert (read['l1_transposed'], read['u_transposed'], read['equilibration']) == (False, True, False)
+    assert len(text.splitlines()) == 31
