@@ -140,6 +140,16 @@ def test_ssh_trust_pins_every_host_key(host):
         assert key in known
     assert host.file('/home/hpl/.ssh/id_ed25519').mode == 0o600
     assert host.file('/home/hpl/.ssh/id_ed25519').user == 'hpl'
+    assert host.file('/home/hpl/.ssh').mode == 0o700
+    # The cluster key is accepted from the cluster's addresses only, for commands only.
+    (entry,) = [line for line in host.file('/home/hpl/.ssh/authorized_keys').content_string.splitlines()
+                if 'picluster-hpl' in line]
+    options = entry.split(' ssh-ed25519 ')[0]
+    addresses = options.split('from="')[1].split('"')[0].split(',')
+    for node in NODES:
+        assert host.run("getent hosts %s" % node).stdout.split()[0] in addresses
+    assert not any(address in ('*', '0.0.0.0/0') for address in addresses)
+    assert 'no-port-forwarding' in options and 'no-agent-forwarding' in options
     # From here, the hpl user reaches every node with host keys checked.
     for node in NODES:
         reached = host.run("su hpl -c 'ssh -o BatchMode=yes -o StrictHostKeyChecking=yes %s hostname'" % node)
@@ -199,3 +209,15 @@ def test_the_report_of_the_cluster_has_every_row_and_its_charts(docs, tmp_path):
     # The grid run's NBs for each grid, and the runs over time, drawn.
     assert os.path.getsize(str(tmp_path / 'charts' / 'nb.png')) > 10000
     assert os.path.getsize(str(tmp_path / 'charts' / 'history.png')) > 10000
+
+
+def test_a_node_lost_mid_run_is_named_and_what_was_measured_is_kept():
+    # lose_a_node.yml: pi3 was killed once the first test had printed its result.
+    (path,) = glob.glob(os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'results-lost', 'hpl-*.json'))
+    with open(path) as handle:
+        lost = json.load(handle)
+    assert lost['reason'] == 'daemon_lost', lost['faults']
+    assert 'lost pi3 during the run: check that it is up, powered and on the network' in lost['errors']
+    assert lost['status'] == 'incomplete' and lost['summary'] is None
+    assert [(row['n'], row['status']) for row in lost['results']] == [(192, 'passed')]
+    assert lost['best']['gflops'] > 0
