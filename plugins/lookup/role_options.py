@@ -36,6 +36,13 @@ options:
     description: The argument spec entry point whose options to read.
     type: str
     default: main
+  host:
+    description:
+      - Read the options another host sets (its inventory variables, and C(-e)), for a role
+        that takes per-node settings, such as C(picluster.hpl.pxe_server) reading each
+        node's C(sd_image_*). Only the options that host sets (not null) are returned, typed;
+        the caller falls back to its own for the others.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -46,6 +53,10 @@ EXAMPLES = r"""
 - name: The typed value of benchmark_max_seconds, whether it came from -e or the inventory
   ansible.builtin.debug:
     msg: "{{ lookup('picluster.hpl.role_options', 'benchmark').max_seconds }}"
+
+- name: The user node pi2's SD card or netboot root gets, if pi2 sets one
+  ansible.builtin.debug:
+    msg: "{{ lookup('picluster.hpl.role_options', 'sd_image', host='pi2').user | default('the default') }}"
 """
 
 RETURN = r"""
@@ -69,9 +80,14 @@ display = Display()
 ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles')
 
 
+_SPECS = {}
+
+
 def argument_specs():
-    """{role: {entry point: spec}} for every role of the collection."""
-    specs = {}
+    """{role: {entry point: spec}} for every role of the collection (read once)."""
+    if _SPECS:
+        return _SPECS
+    specs = _SPECS
     for path in sorted(glob.glob(os.path.join(ROLES, '*', 'meta', 'argument_specs.yml'))):
         with open(path) as handle:
             specs[path.split(os.sep)[-3]] = yaml.safe_load(handle)['argument_specs']
@@ -97,12 +113,22 @@ class LookupModule(LookupBase):
                                      % (', '.join(sorted(specs)), terms))
         role = terms[0]
         spec = specs[role].get(self.get_option('entry_point'), {}).get('options', {})
+        host = self.get_option('host')
+        if host:
+            if host not in variables.get('hostvars', {}):
+                raise AnsibleLookupError('%r is not in the inventory: add it (a node to set up must be one of its hosts)' % host)
+            variables = variables['hostvars'][host]
+            # What the host sets, not all the role needs: nothing is required here.
+            spec = dict((name, dict(option, required=False)) for name, option in spec.items())
         values = self._templar.template(dict((name, variables[name]) for name in spec if name in variables))
         try:
             typed = options.typed_options(spec, values)
         except options.OptionsError as exc:
-            raise AnsibleLookupError('the options of the %s role: %s' % (role, exc))
-        warn_near_misses(variables, specs)
+            raise AnsibleLookupError('the options of the %s role%s: %s' % (role, ' for %s' % host if host else '', exc))
+        if host:
+            typed = dict((name, value) for name, value in typed.items() if name in values and value is not None)
+        else:
+            warn_near_misses(variables, specs)
         prefix = role + '_'
         return [dict((name[len(prefix):] if name.startswith(prefix) else name, value)
                      for name, value in typed.items())]

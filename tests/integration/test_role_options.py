@@ -66,7 +66,11 @@ def test_every_option_is_the_same_from_every_source(tmp_path, collections_dir):
         'json': typed_by_roles(env, tmp_path, 'json', ['-e', json.dumps(values)]),
         '@file': typed_by_roles(env, tmp_path, 'file', ['-e', '@%s' % vars_file]),
     }
-    expected = dict((role, dict((name[len(role) + 1:], values[name]) for name in entry['options']))
+
+    def short(role, name):  # the role's prefix left off; picluster_apt_lock_timeout has none
+        return name[len(role) + 1:] if name.startswith(role + '_') else name
+
+    expected = dict((role, dict((short(role, name), values[name]) for name in entry['options']))
                     for role, spec in SPECS.items() for entry in [spec['main']])
     for source, (typed, _output) in sources.items():
         assert typed == expected, source
@@ -131,9 +135,11 @@ def test_a_near_miss_is_named_with_the_real_option_once(tmp_path, collections_di
 @pytest.mark.parametrize('args,message', [
     (['-e', 'benchmark_memory_fraction=1.5'], 'benchmark_memory_fraction must be in (0, 0.95] (got 1.5)'),
     (['-e', 'benchmark_max_n=12.5'], "'benchmark_max_n'"),
-    (['-e', 'hpl_install_method=source', '-e', 'hpl_user=root'], "hpl_user an unprivileged user (got 'root')"),
+    (['-e', 'hpl_install_method=source', '-e', 'hpl_user=root'], "hpl_user must be an unprivileged user's name, not root"),
+    (['-e', '{"hpl_arch": "x y"}'], 'hpl_arch a name of letters, digits'),
     (['-e', 'mpi_compilers=maybe'], "'mpi_compilers'"),
-    (['-e', 'benchmark_user=root'], 'benchmark_user must be an unprivileged user, not root'),
+    (['-e', 'benchmark_user=root'], "benchmark_user must be an unprivileged user's name, not root"),
+    (['-e', 'benchmark_governor=performance; reboot'], "benchmark_governor a CPU frequency governor's name"),
     (['-e', 'benchmark_max_seconds=-5'], 'benchmark_max_seconds must be a positive number of seconds, or null (got -5.0)'),
     (['-e', 'benchmark_rpeak_gflops_per_core=-1'], 'benchmark_rpeak_gflops_per_core must be a positive number'),
     (['-e', '{"benchmark_mpirun_args": null}'], 'benchmark_mpirun_args must be a list'),
@@ -156,8 +162,33 @@ def test_site_refuses_a_bad_option_of_any_role_before_anything_changes(tmp_path,
         'Gathering Facts', 'Check every node of the cluster answered, before anything changes',
         'Check the options of every role before anything changes',
         'Read the options, typed as meta/argument_specs.yml declares them',
-        'Check the source settings', 'Check the benchmark user', 'Check the memory fraction',
+        'Check the options, typed as meta/argument_specs.yml declares them',
+        "Read the options (not shown, for a URL's password)", "Check the user and the build's name",
+        'Check the source settings', 'Check the benchmark user and the governor', 'Check the memory fraction',
         'Check the time budget', 'Check the HPL.dat lists', 'Check the peak and the mpirun arguments',
         'Check the kernel names', 'Check the time budget and the test size', 'Check the hpcc source URL',
         'Check how long a run may take and how often it is reported on', 'Check the memory budget and the repeats'}
     assert [play['play']['name'] for play in report['plays']] == ['Prepare the nodes']
+
+
+def test_another_nodes_options_are_typed_and_only_those_it_sets(tmp_path, collections_dir):
+    # pxe_server reads each node's sd_image_* this way: "false" from the inventory of pi2
+    # is false, a node that sets nothing gives nothing, and a bad value names the node.
+    hosts = {'localhost': {'ansible_connection': 'local', 'ansible_python_interpreter': '{{ ansible_playbook_python }}'},
+             'pi2': {'sd_image_ssh_password_auth': 'false', 'sd_image_user': 'hpc', 'sd_image_locale': None},
+             'pi3': {}, 'pi4': {'sd_image_config_txt': 'not a mapping'}}
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text(yaml.safe_dump({'all': {'hosts': hosts}}))
+    out = tmp_path / 'nodes.json'
+    playbook = tmp_path / 'nodes.yml'
+    playbook.write_text(yaml.safe_dump([{'hosts': 'localhost', 'gather_facts': False, 'tasks': [
+        {'ansible.builtin.copy': {'dest': str(out), 'content': "{{ {'pi2': lookup('picluster.hpl.role_options', 'sd_image', "
+                                  "host='pi2'), 'pi3': lookup('picluster.hpl.role_options', 'sd_image', host='pi3')} "
+                                  "| to_json }}"}},
+        {'ansible.builtin.debug': {'msg': "{{ lookup('picluster.hpl.role_options', 'sd_image', host='pi4') }}"}}]}]))
+    env = ansible_env(collections_dir)
+    result = run(['ansible-playbook', '-i', str(inventory), str(playbook)], env)
+    with open(str(out)) as handle:
+        assert json.load(handle) == {'pi2': {'ssh_password_auth': False, 'user': 'hpc'}, 'pi3': {}}
+    assert result.returncode != 0
+    assert 'the options of the sd_image role for pi4' in result.stdout and 'config_txt' in result.stdout

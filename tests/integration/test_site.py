@@ -3,6 +3,7 @@ the unprivileged user, and the JSON it leaves behind. These change the machine (
 the hpl user, alternatives) as the README's run command does."""
 
 import csv
+import datetime
 import functools
 import glob
 import hashlib
@@ -681,6 +682,38 @@ def test_switching_mpi_implementation(tmp_path, collections_dir):
     assert selected('mpi') == '/usr/bin/mpicc.mpich'
     assert 'Open MPI' in switch('openmpi')
     assert selected('mpi') == '/usr/bin/mpicc.openmpi' and selected('mpirun') == '/usr/bin/mpirun.openmpi'
+
+
+def test_a_held_apt_lock_is_waited_for_then_named_and_never_removed(tmp_path, collections_dir):
+    # Another package manager holds apt's lock, as unattended-upgrades does after boot. The
+    # mpi role must wait picluster_apt_lock_timeout seconds, fail naming what holds it, and
+    # leave the lock and the packages as they were.
+    holder = subprocess.Popen(['/usr/bin/python3', '-c', 'import apt_pkg, sys; apt_pkg.init(); apt_pkg.pkgsystem_lock(); '
+                               'print("locked", flush=True); sys.stdin.read()'],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, universal_newlines=True)
+    try:
+        assert holder.stdout.readline().strip() == 'locked'
+        installed = subprocess.run(['dpkg-query', '-W', '-f=${Status}', 'mpich'], stdout=subprocess.PIPE,
+                                   universal_newlines=True, check=False).stdout
+        result, report = playbook([os.path.join(ROOT, 'playbooks', 'mpi.yml'), '-e', 'picluster_apt_lock_timeout=6',
+                                   '-e', 'mpi_remove_other=true', '-e', 'mpi_implementation=openmpi'],
+                                  tmp_path, collections_dir, json_output=True)
+        failed = [(task, ' '.join([outcome.get('msg', '')] + [item.get('msg', '') for item in outcome.get('results', [])]))
+                  for play, task, outcome in task_results(report) if outcome.get('failed')]
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert result.returncode != 0
+    assert [task for task, _msg in failed] == ['Remove the other MPI implementation'], failed
+    assert re.search(r'Unable to acquire the dpkg frontend lock|Could not get lock', failed[0][1]), failed
+    (waited,) = [task['task']['duration'] for play in report['plays'] for task in play['tasks']
+                 if task['task']['name'].endswith('Remove the other MPI implementation')]
+    seconds = (datetime.datetime.fromisoformat(waited['end'].replace('Z', '+00:00'))
+               - datetime.datetime.fromisoformat(waited['start'].replace('Z', '+00:00'))).total_seconds()
+    assert 6 <= seconds < 60, seconds
+    assert os.path.exists('/var/lib/dpkg/lock-frontend') and os.path.exists('/var/lib/dpkg/lock')
+    assert subprocess.run(['dpkg-query', '-W', '-f=${Status}', 'mpich'], stdout=subprocess.PIPE,
+                          universal_newlines=True, check=False).stdout == installed
 
 
 def test_installed_collection_runs_site_by_fqcn_and_records_without_the_callback(tmp_path):

@@ -30,7 +30,7 @@ def test_compiler_wrapper_builds_an_mpi_program_where_asked_for(host, choice):
     source = ('#include <mpi.h>\n#include <stdio.h>\nint main(int c, char **v) { int r, n; MPI_Init(&c, &v);'
               ' MPI_Comm_rank(MPI_COMM_WORLD, &r); MPI_Comm_size(MPI_COMM_WORLD, &n);'
               ' printf("%d/%d\\n", r, n); MPI_Finalize(); return 0; }\n')
-    host.run('mkdir -p /tmp/mpitest && chmod 777 /tmp/mpitest')
+    host.run('mkdir -p -m 0755 /tmp/mpitest')  # nobody reads and runs it; writes nothing there
     host.run("printf '%%s' '%s' > /tmp/mpitest/hello.c" % source.replace("'", "'\\''"))
     built = host.run('mpicc -o /tmp/mpitest/hello /tmp/mpitest/hello.c')
     assert built.rc == 0, built.stderr
