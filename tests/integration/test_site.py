@@ -106,6 +106,37 @@ def extra_vars(**values):
     return args
 
 
+class MpiProcesses(object):
+    """The (user, command) of every MPI launcher and rank that ps shows while the block runs."""
+    LAUNCHERS = ('mpirun', 'mpiexec', 'orterun')  # and their .openmpi, .mpich, .hydra names
+    COMMANDS = ('orted', 'hydra_pmi_proxy', 'xhpl', 'hpcc')
+
+    def __enter__(self):
+        self.seen, self._stop = set(), threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self.seen
+
+    def _watch(self):
+        # This machine's own processes: not the emulated cluster's, which other tests may
+        # run beside this one, in containers with users of their own.
+        ours = os.readlink('/proc/self/ns/pid').strip('pid:[]')
+        while not self._stop.wait(0.5):
+            listing = subprocess.run(['ps', '-eo', 'pidns=,user:32=,comm='], stdout=subprocess.PIPE,
+                                     universal_newlines=True, check=False).stdout
+            for namespace, user, command in (line.split(None, 2) for line in listing.splitlines()
+                                             if len(line.split(None, 2)) == 3):
+                command = command.strip()
+                if namespace == ours and command.split('.')[0] in self.LAUNCHERS:
+                    self.seen.add((user, 'mpirun'))
+                elif namespace == ours and command in self.COMMANDS:
+                    self.seen.add((user, command))
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 def test_run_command_benchmarks_this_machine(tmp_path):
     """The README's run command: xhpl built from the HPL in Debian's hpcc source, the
     package archive its only source, most of the run spent in HPL. A stand-in vcgencmd
@@ -114,10 +145,14 @@ def test_run_command_benchmarks_this_machine(tmp_path):
     weak_supply = vcgencmd_stand_in(tmp_path, 0x50005, 71.3)
     results_dir = tmp_path / 'results'
     started = time.time()
-    result = run([os.path.join(ROOT, 'run')] + extra_vars(benchmark_max_seconds=45, benchmark_vcgencmd=weak_supply,
-                                                          benchmark_power_watts=150),
-                 ansible_env(os.path.join(ROOT, '.cache', 'collections'), results_dir=results_dir))
+    with MpiProcesses() as seen:
+        result = run([os.path.join(ROOT, 'run')] + extra_vars(benchmark_max_seconds=45, benchmark_vcgencmd=weak_supply,
+                                                              benchmark_power_watts=150),
+                     ansible_env(os.path.join(ROOT, '.cache', 'collections'), results_dir=results_dir))
     elapsed = time.time() - started
+    # ps while it ran: mpirun and every rank ran as the unprivileged user, never as root.
+    assert {'mpirun', 'xhpl'} <= set(command for _user, command in seen), seen
+    assert set(user for user, _command in seen) == {'hpl'}, seen
     assert result.returncode == 0, result.stdout[-5000:]
     assert 'no role of picluster.hpl reads it' not in result.stdout
     (doc,) = documents(results_dir)

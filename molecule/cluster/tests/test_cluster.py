@@ -156,6 +156,12 @@ def test_ssh_trust_pins_every_host_key(host):
         assert reached.rc == 0 and reached.stdout.strip() == node, (name, node, reached.stderr)
 
 
+def test_nothing_of_the_benchmark_is_world_writable(host):
+    # The HPL builds, the binaries the ranks run and each run's files.
+    found = host.check_output('find /var/cache/hpl /home/hpl -xdev -perm -0002 ! -type l -print')
+    assert found == ''
+
+
 def test_benchmark_user_owns_its_runs(host, docs):
     directories = host.check_output('ls -d /home/hpl/benchmark/*/').split()
     # Every node has each run's directory (the ranks start there), and the directory of its

@@ -141,3 +141,12 @@ def test_first_boot_files_are_in_the_nodes_root(host):
         '/nfs/pi2/boot/firmware/userconf.txt 600 root\n/nfs/pi2/boot/firmware/firstrun.sh 700 root\n')
     assert server('readlink /nfs/pi1/etc/systemd/system/multi-user.target.wants/picluster-firstrun.service')
     assert server('cat /nfs/pi2/etc/hostname') == 'pi2\n'
+
+
+def test_nothing_is_world_writable_under_the_tftp_root_or_the_nfs_roots(host):
+    # Anyone on the LAN reads these trees; nobody but root may change what the nodes boot.
+    # Sticky directories (/tmp) and device nodes are world-writable by design.
+    writable = server('find /tftpboot /nfs -xdev -perm -0002 ! -type l ! -type c ! -type s '
+                      '! \\( -type d -perm -1000 \\) -print')
+    assert writable == ''
+    assert server('find /tftpboot /nfs -maxdepth 1 -printf "%m %u %p\\n"').split('\n')[0].startswith('755 root')
