@@ -501,8 +501,11 @@ def test_failed_residual_fails_the_play_after_the_result_is_written(tmp_path, co
         tmp_path, collections_dir)
     assert result.returncode == 2
     # One node: no look-ahead (depth 0), and NB 32 for so small an N.
-    assert "HPL FAILED (mpirun exit 0): WR01C2R4" in result.stdout
+    assert "HPL FAILED, residual_failed (mpirun exit 0): WR01C2R4" in result.stdout
     (doc,) = documents(tmp_path)
+    # Named in the document as on the console, with what it means.
+    assert doc['reason'] == 'residual_failed' and doc['faults'][0]['reason'] == 'residual_failed'
+    assert 'the result is wrong' in doc['errors'][0] and 'the result is wrong' in ' '.join(result.stdout.split())
     # The residual judges the kernel too: the failure names the one the ranks ran.
     assert 'with the BLAS kernel %s (%s)' % (doc['blas']['kernel'], doc['blas']['kernel_source']) \
         in ' '.join(result.stdout.split())
