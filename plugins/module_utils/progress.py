@@ -49,14 +49,16 @@ def _run_rate(document):
     tainted = (document.get('conditions') or {}).get('tainted')
     if document.get('status') != 'passed' or tainted or not best.get('gflops') or not best.get('n'):
         return None
-    besides = None
+    besides, squares = None, None
     run = document.get('run') or {}
     try:
+        rows = document.get('results') or []
         wall = (_time(run['finished']) - _time(run['started'])).total_seconds()
-        besides = max(0.0, wall - sum(float(row.get('time_s') or 0) for row in document.get('results') or []))
+        besides = max(0.0, wall - sum(float(row.get('time_s') or 0) for row in rows))
+        squares = sum(int(row.get('n') or best['n']) ** 2 for row in rows) or int(best['n']) ** 2
     except (AttributeError, KeyError, TypeError, ValueError):
-        pass
-    return float(best['gflops']), int(best['n']), besides
+        besides = None
+    return float(best['gflops']), int(best['n']), besides, squares
 
 
 def _time(text):
@@ -79,8 +81,9 @@ def nearest_run(documents, hosts, n):
     if not found:
         return None
     found.sort(key=lambda item: item[1], reverse=True)  # ids start with the time: the latest first
-    dummy, run_id, (gflops, run_n, besides) = min(found, key=lambda item: item[0])
-    return {'id': run_id, 'gflops': gflops, 'n': run_n, 'besides_seconds': besides}
+    dummy, run_id, (gflops, run_n, besides, squares) = min(found, key=lambda item: item[0])
+    return {'id': run_id, 'gflops': gflops, 'n': run_n, 'besides_seconds': besides,
+            'besides_per_n2': besides / squares if besides is not None else None}
 
 
 def expect(params, calibration=None, previous=None, now=None):
@@ -97,7 +100,7 @@ def expect(params, calibration=None, previous=None, now=None):
         source = 'the calibration'
     elif previous:
         gflops = previous['gflops']
-        seconds = solve_seconds(params, gflops) + (previous.get('besides_seconds') or 0)
+        seconds = solve_seconds(params, gflops) + besides_seconds(params, previous)
         source = 'hpl-%s at N=%d on these nodes' % (previous['id'], previous['n'])
     else:
         return {'seconds': None, 'gflops': None, 'source': None, 'tests': tests, 'ends': None,
@@ -108,6 +111,15 @@ def expect(params, calibration=None, previous=None, now=None):
             'ends': ends.strftime('%Y-%m-%d %H:%M:%S'),
             'text': '%d test%s, about %s at %s GFLOPS (from %s), ending about %s' % (
                 tests, '' if tests == 1 else 's', duration(seconds), '%.4g' % gflops, source, ends.strftime('%H:%M:%S'))}
+
+
+def besides_seconds(params, previous):
+    """The time besides the solves (start-up, each test's matrix and its check), from the
+    run ``previous``: at least what that run took besides its solves, and more when this run
+    has more or larger tests (each one's generation and check grow as N squared)."""
+    once = previous.get('besides_seconds') or 0
+    per_n2 = previous.get('besides_per_n2') or 0
+    return max(once, per_n2 * tests_per_n(params) * sum(int(n) ** 2 for n in params['ns']))
 
 
 def duration(seconds):

@@ -45,7 +45,8 @@ def test_the_run_on_the_same_nodes_nearest_in_size_gives_the_rate():
         run('20261206T000000Z-pi1', ['pi1', 'pi2', 'pi3'], 8000, 20.0, status='failed'),
     ]
     previous = progress.nearest_run(documents, ['pi1', 'pi2', 'pi3'], 8000)
-    assert previous == {'id': '20261201T000000Z-pi1', 'gflops': 9.0, 'n': 8000, 'besides_seconds': None}
+    assert previous == {'id': '20261201T000000Z-pi1', 'gflops': 9.0, 'n': 8000, 'besides_seconds': None,
+                        'besides_per_n2': None}
     # Of two as near, the latest; its time besides the solves (start-up, checks) is added once.
     documents.append(run('20261207T000000Z-pi1', ['pi1', 'pi2', 'pi3'], 8000, 8.0, wall=60, solve=50))
     previous = progress.nearest_run(documents, ['pi1', 'pi2', 'pi3'], 8000)
@@ -54,6 +55,20 @@ def test_the_run_on_the_same_nodes_nearest_in_size_gives_the_rate():
     assert expected['seconds'] == pytest.approx((2.0 / 3 * 8000 ** 3 + 2 * 8000 ** 2) / 8e9 + 10, abs=0.1)
     assert expected['source'] == 'hpl-20261207T000000Z-pi1 at N=8000 on these nodes'
     assert progress.nearest_run(documents, ['pi4'], 8000) is None
+
+
+def test_many_tests_add_their_matrices_and_checks_to_the_estimate():
+    # The bench's sweep: 432 tests at N 1000 after a run of one test at N 4000 that took
+    # 8 s besides its solve. Each test generates and checks its matrix: about 432 x 8 s /
+    # 16, not 8 s once (the estimate was 2.7 min short of a 7.7 min sweep).
+    previous = progress.nearest_run([run('20261207T000000Z-pi1', ['pi1'], 4000, 50.0, wall=18, solve=10)], ['pi1'], 1000)
+    assert previous['besides_seconds'] == 8 and previous['besides_per_n2'] == pytest.approx(8 / 4000 ** 2)
+    sweep = {'ns': [1000], 'nbs': [64, 96, 128, 160, 192, 256], 'grids': [[1, 2], [2, 1]],
+             'bcasts': ['1rg', '1rM', '2rg', '2rM', 'Lng', 'LnM'], 'depths': [0, 1], 'pfacts': ['left', 'right', 'crout']}
+    assert progress.tests_per_n(sweep) == 432
+    assert progress.besides_seconds(sweep, previous) == pytest.approx(432 * 8 / 16)
+    # One small test still pays the start-up once.
+    assert progress.besides_seconds({'ns': [1000]}, previous) == 8
 
 
 def test_nothing_to_go_by_says_so():
@@ -94,7 +109,7 @@ def test_a_document_this_collection_did_not_write_is_passed_over(broken):
 def test_a_run_whose_times_cannot_be_read_still_gives_its_rate(broken):
     bad = dict(run('20261209T000000Z-pi1', ['pi1', 'pi2'], 8000, 20.0, wall=60, solve=50), **broken)
     assert progress.nearest_run([bad], ['pi1', 'pi2'], 8000) == {
-        'id': '20261209T000000Z-pi1', 'gflops': 20.0, 'n': 8000, 'besides_seconds': None}
+        'id': '20261209T000000Z-pi1', 'gflops': 20.0, 'n': 8000, 'besides_seconds': None, 'besides_per_n2': None}
 
 
 def test_the_kept_output_leaves_the_progress_report_out():
