@@ -142,7 +142,8 @@ def run_faults(run, faults):
     became unreachable while it ran), a run stopped at the time limit (``run['message']``
     is the async job's), or mpirun's non-zero exit that nothing else explains."""
     found = []
-    lost = sorted(run.get('lost') or [])
+    named = ' '.join(fault['message'] for fault in faults if fault['reason'] == 'daemon_lost')
+    lost = sorted(name for name in run.get('lost') or [] if 'node %s ' % name not in named)
     if lost:
         found.append({'reason': 'daemon_lost', 'message': "lost %s during the run: check that %s up, powered and "
                       "on the network" % (', '.join(lost), 'it is' if len(lost) == 1 else 'they are')})

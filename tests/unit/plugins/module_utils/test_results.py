@@ -190,3 +190,10 @@ def test_a_run_that_went_wrong_names_why_and_keeps_what_it_measured(fixture, run
 def test_a_non_zero_exit_that_nothing_explains_is_named():
     doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1'], 'rc': 3})
     assert doc['reason'] == 'mpirun_failed' and doc['errors'] == ['mpirun exited with 3: see its output']
+
+
+def test_a_node_mpirun_named_as_lost_is_named_once():
+    text = read_fixture('hpl', 'daemon_lost.out').replace('on node 127.0.0.2', 'on node pi3')
+    doc = document({'output': text, 'hosts': ['pi1', 'pi2', 'pi3'], 'lost': ['pi3'], 'rc': 205})
+    assert [error for error in doc['errors'] if 'pi3' in error] == [
+        'mpirun lost node pi3 during the run: check that it is up, powered and on the network']
