@@ -54,9 +54,9 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ lookup('picluster.hpl.role_options', 'benchmark').max_seconds }}"
 
-- name: The user node pi2's SD card or netboot root gets, if pi2 sets one
+- name: The user the cluster's last node gets on its SD card or netboot root, if it sets one
   ansible.builtin.debug:
-    msg: "{{ lookup('picluster.hpl.role_options', 'sd_image', host='pi2').user | default('the default') }}"
+    msg: "{{ lookup('picluster.hpl.role_options', 'sd_image', host=groups['cluster'] | last).user | default('the default') }}"
 """
 
 RETURN = r"""
