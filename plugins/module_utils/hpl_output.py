@@ -43,6 +43,8 @@ _HPCC_SECTION = re.compile(r'^\s*Begin of Summary section\.\s*$')
 _HPCC_END = re.compile(r'^\s*End of Summary section\.\s*$')
 _HPCC_KEY = re.compile(r'^(\w+)=(.*)$')
 
+_LOST_A_NODE = "mpirun lost a node during the run: check that every node is up, powered and on the network"
+
 # Launch and run failures of OpenMPI and MPICH (Hydra): the reason's name, and what to do.
 _MPI_FAILURES = (
     ('mpi_slots', re.compile(r'There (?:are|is) not enough slots available in the system to satisfy the (\d+)'),
@@ -52,8 +54,7 @@ _MPI_FAILURES = (
     ('daemon_start', re.compile(r'(?:ORTE|PRTE) was unable to reliably start one or more daemons'),
      "mpirun could not start its daemons on the other nodes: check SSH from the head node to "
      "every node as the benchmark user, and that MPI is installed on all of them"),
-    ('daemon_lost', re.compile(r'(?:ORTE|PRTE) has lost communication with a remote daemon'),
-     "mpirun lost a node during the run: check that every node is up, powered and on the network"),
+    ('daemon_lost', re.compile(r'(?:ORTE|PRTE) has lost communication with a remote daemon'), _LOST_A_NODE),
     ('daemon_lost', re.compile(r'^\s*Remote daemon\s*:.* on node (\S+)'),
      "mpirun lost node {0} during the run: check that it is up, powered and on the network"),
     ('ssh_host_key', re.compile(r'Host key verification failed'),
@@ -270,13 +271,18 @@ class _Reader(object):
                 return
 
     def _fault(self, reason, message):
-        """Keep a fault once; a later, more precise message of the same reason (the lost
-        node's name) replaces a general one."""
-        same = [fault for fault in self.faults if fault['reason'] == reason]
-        if reason == 'daemon_lost' and same and message.startswith('mpirun lost node '):
-            same[0]['message'] = message
-        elif not any(fault['message'] == message for fault in same):
-            self.faults.append({'reason': reason, 'message': message})
+        """Keep each fault once. A lost node's name replaces the general "lost a node" that
+        Open MPI prints before it; each node lost is named."""
+        if any(fault['message'] == message for fault in self.faults):
+            return
+        general = [fault for fault in self.faults if fault['reason'] == reason and fault['message'] == _LOST_A_NODE]
+        if reason == 'daemon_lost' and message != _LOST_A_NODE:
+            if general:
+                general[0]['message'] = message
+                return
+        elif reason == 'daemon_lost' and any(fault['reason'] == reason for fault in self.faults):
+            return  # the general line again, for a second node: its name follows
+        self.faults.append({'reason': reason, 'message': message})
 
 
 def main_reason(faults):

@@ -142,8 +142,12 @@ def run_faults(run, faults):
     became unreachable while it ran), a run stopped at the time limit (``run['message']``
     is the async job's), or mpirun's non-zero exit that nothing else explains."""
     found = []
+    # mpirun names a node by its hostfile address, the play by its inventory name.
     named = ' '.join(fault['message'] for fault in faults if fault['reason'] == 'daemon_lost')
-    lost = sorted(name for name in run.get('lost') or [] if 'node %s ' % name not in named)
+    addresses = dict((node.get('name'), node.get('address')) for node in (run.get('sizing') or {}).get('nodes') or []
+                     if isinstance(node, dict))
+    lost = sorted(name for name in run.get('lost') or []
+                  if not any('node %s ' % known in named for known in (name, addresses.get(name)) if known))
     if lost:
         found.append({'reason': 'daemon_lost', 'message': "lost %s during the run: check that %s up, powered and "
                       "on the network" % (', '.join(lost), 'it is' if len(lost) == 1 else 'they are')})

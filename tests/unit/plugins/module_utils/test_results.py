@@ -193,7 +193,20 @@ def test_a_non_zero_exit_that_nothing_explains_is_named():
 
 
 def test_a_node_mpirun_named_as_lost_is_named_once():
-    text = read_fixture('hpl', 'daemon_lost.out').replace('on node 127.0.0.2', 'on node pi3')
-    doc = document({'output': text, 'hosts': ['pi1', 'pi2', 'pi3'], 'lost': ['pi3'], 'rc': 205})
-    assert [error for error in doc['errors'] if 'pi3' in error] == [
-        'mpirun lost node pi3 during the run: check that it is up, powered and on the network']
+    # mpirun names the node by its hostfile address (127.0.0.2 in the capture), the play by
+    # its inventory name.
+    sizing = {'nodes': [{'name': 'pi1', 'address': '127.0.0.1'}, {'name': 'pi3', 'address': '127.0.0.2'}]}
+    doc = document({'output': read_fixture('hpl', 'daemon_lost.out'), 'hosts': ['pi1', 'pi3'], 'lost': ['pi3'],
+                    'rc': 205, 'sizing': sizing})
+    assert [fault for fault in doc['faults'] if fault['reason'] == 'daemon_lost'] == [{
+        'reason': 'daemon_lost',
+        'message': 'mpirun lost node 127.0.0.2 during the run: check that it is up, powered and on the network'}]
+
+
+def test_every_node_lost_is_named():
+    text = read_fixture('hpl', 'daemon_lost.out')
+    lost = text[text.index('ORTE has lost'):text.index('therefore will terminate the job.')]
+    doc = document({'output': text + lost.replace('127.0.0.2', 'pi2'), 'hosts': ['pi1', 'pi2', 'pi3'],
+                    'lost': ['pi2', 'pi3', 'pi4'], 'rc': 205})
+    assert [error.split(' during')[0] for error in doc['errors'] if 'lost' in error] == [
+        'mpirun lost node 127.0.0.2', 'mpirun lost node pi2', 'lost pi3, pi4']
