@@ -228,7 +228,7 @@ def _index(value, names, key):
 def _file_name(value):
     """HPL reads the output file's name as one word: no spaces, newlines or shell characters."""
     text = str(value)
-    if not re.match(r'^[A-Za-z0-9_][A-Za-z0-9._/-]{0,127}$', text):
+    if not re.fullmatch(r'[A-Za-z0-9_/][A-Za-z0-9._/-]{0,127}', text):
         raise HplDatError("output_file %r must be a file name of letters, digits, '.', '_', '-' or '/', "
                           "for example HPL.out" % (value,))
     return text

@@ -214,13 +214,13 @@ def time_model(calibration):
 # What a node's address may be: a host name, an IPv4 or an IPv6 address. It is written
 # into the hostfile and known_hosts and handed to ssh, where a space, a newline or a
 # leading dash would be another word, line or option.
-ADDRESS = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9._:%-]{0,252})$')
+ADDRESS = re.compile(r'[A-Za-z0-9:][A-Za-z0-9._:%-]{0,252}')
 
 
 def node_address(node, name):
     """The address MPI reaches ``node`` at (its name when it has none), checked."""
     address = str(node.get('address') or name)
-    if not ADDRESS.match(address):
+    if not ADDRESS.fullmatch(address):
         raise HplInputError("node %r has the address %r, which is not a host name or an IP address: give "
                             "hpl_node_address (or ansible_host) as, for example, pi1, pi1.lan or 192.168.1.11"
                             % (name, address))
