@@ -45,16 +45,42 @@ def role_files():
             yield relative
 
 
+CONDITIONS = ('when', 'that', 'failed_when', 'changed_when', 'until')
+
+
+def conditions(data):
+    """The bare Jinja expressions of a loaded YAML file: when, that, failed_when ..."""
+    if isinstance(data, list):
+        for item in data:
+            yield from conditions(item)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if key in CONDITIONS:
+                yield from (value if isinstance(value, list) else [value])
+            else:
+                yield from conditions(value)
+
+
+def expressions(relative, text):
+    found = [a or b for a, b in JINJA.findall(text)]
+    if relative.endswith('.yml'):
+        found += [str(condition) for condition in conditions(yaml.safe_load(text)) if isinstance(condition, str)]
+    return found
+
+
 def raw_reads(relative, names):
-    """(file, expression) for every option name read in a Jinja expression of the file:
-    as a variable (outside string literals), or by name from hostvars or a mapping."""
+    """(file, expression) for every option name read in a Jinja expression of the file (in
+    braces, or a bare condition): as a variable (outside string literals), or by name from
+    hostvars, a mapping, the vars lookup or an attribute map."""
     pattern = '|'.join(sorted(names, key=len, reverse=True))
     bare = re.compile(r"(?<![\w'\"])((?:[\w.]+\.)?(?:%s))\b" % pattern)
-    by_name = re.compile(r"\[\s*['\"](%s)['\"]\s*\]|hostvars\s*,\s*['\"](%s)['\"]" % (pattern, pattern))
+    by_name = re.compile(r"\[\s*['\"](%s)['\"]\s*\]|hostvars\s*,\s*['\"](%s)['\"]|"
+                         r"lookup\(\s*['\"](?:ansible\.builtin\.)?vars['\"]\s*,\s*['\"](%s)['\"]|attribute=['\"](%s)['\"]"
+                         % (pattern, pattern, pattern, pattern))
     with open(os.path.join(ROOT, relative), errors='replace') as handle:
         text = handle.read()
     found = []
-    for expression in (a or b for a, b in JINJA.findall(text)):
+    for expression in expressions(relative, text):
         found += [(relative, match.group(0)) for match in by_name.finditer(expression)]
         unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "''", expression)
         found += [(relative, match.group(1)) for match in bare.finditer(unquoted)
@@ -65,12 +91,18 @@ def raw_reads(relative, names):
 def test_the_check_finds_a_raw_read(tmp_path):
     names = option_names()
     assert 'sd_image_user' in names and 'benchmark_group' in names
-    reads = [("x", "{{ hostvars[item].sd_image_user }}"), ("x", "{{ benchmark_group | default('cluster') }}"),
-             ("x", "{{ hostvars[item]['sd_image_locale'] }}")]
+    reads = ["- debug: {msg: \"{{ hostvars[item].sd_image_user }}\"}",
+             "- debug: {msg: \"{{ benchmark_group | default('cluster') }}\"}",
+             "- debug: {msg: \"{{ hostvars[item]['sd_image_locale'] }}\"}",
+             "- debug: {msg: \"{{ lookup('vars', 'benchmark_nb') }}\"}",
+             "- debug: {msg: \"{{ nodes | map(attribute='sd_image_user') }}\"}",
+             "- debug: {msg: x}\n  when: benchmark_per_node",
+             "- assert: {that: [benchmark_max_n > 0]}",
+             "- debug: {msg: \"{{ _benchmark.per_node }}\"}"]
     probe = tmp_path / 'probe.yml'
-    probe.write_text('\n'.join(text for _name, text in reads))
+    probe.write_text('\n'.join(reads) + '\n')
     relative = os.path.relpath(str(probe), ROOT)
-    assert len(raw_reads(relative, names)) == 3
+    assert len(raw_reads(relative, names)) == 7
 
 
 def test_no_role_reads_an_option_raw():
@@ -92,14 +124,33 @@ def content_files():
                 yield path
 
 
-@pytest.mark.parametrize('forbidden, why', [
-    (re.compile(r'StrictHostKeyChecking\s*=?\s*(no|off)\b', re.I), 'host keys are checked, never skipped'),
-    (re.compile(r'UserKnownHostsFile\s*=?\s*/dev/null', re.I), 'host keys are kept, never thrown away'),
-    (re.compile(r'^\s*host_key_checking\s*[:=]\s*(false|no|0)\b', re.I | re.M), 'Ansible checks host keys'),
-    (re.compile(r'''\bmode:\s*['"]?0?[0-7]{2}[2367]['"]?\s*$|chmod\s+(-R\s+)?(0?[0-7]{2}[2367]|[ao]\+w)\b''', re.M),
+FORBIDDEN = [
+    (re.compile(r'''StrictHostKeyChecking[\s=:'"]*(no|off)\b''', re.I), 'host keys are checked, never skipped'),
+    (re.compile(r'''UserKnownHostsFile[\s=:'"]*/dev/null''', re.I), 'host keys are kept, never thrown away'),
+    (re.compile(r'''\b(ANSIBLE_)?host_key_checking\s*[:=]\s*['"]?(false|no|0)\b''', re.I), 'Ansible checks host keys'),
+    (re.compile(r'''\bmode:\s*['"]?0?[0-7]?[0-7]{2}[2367]['"]?\s*$|\bchmod\s+(-R\s+)?0?[0-7]?[0-7]{2}[2367]\b|'''
+                r'''\b(mode:\s*['"]?|chmod\s+(-R\s+)?)[ug]*[oa][ugoa]*[+=][rwxXst]*w''', re.M | re.I),
      'nothing is made world-writable'),
     (re.compile(r'--allow-run-as-root|OMPI_ALLOW_RUN_AS_ROOT'), 'MPI never runs as root'),
-])
+]
+
+
+@pytest.mark.parametrize('text', ['StrictHostKeyChecking=no', '-o StrictHostKeyChecking no', 'StrictHostKeyChecking: "no"',
+                                  'UserKnownHostsFile=/dev/null', 'ANSIBLE_HOST_KEY_CHECKING: "false"',
+                                  'host_key_checking = False', 'mode: "0777"', 'mode: "1777"', "mode: '01777'",
+                                  'mode: a+w', 'mode: o=rwx', 'chmod 1777 /x', 'chmod go+w /x', 'chmod -R a+rwx /x',
+                                  'mpirun --allow-run-as-root'])
+def test_the_safety_check_finds_each_way_to_turn_one_off(text):
+    assert any(forbidden.search(text) for forbidden, _why in FORBIDDEN)
+
+
+@pytest.mark.parametrize('text', ['mode: "0644"', 'mode: "0755"', 'mode: "0600"', 'mode: u+w', 'chmod 0700 /x',
+                                  'host_key_checking = True', 'StrictHostKeyChecking=yes'])
+def test_the_safety_check_lets_safe_settings_be(text):
+    assert not any(forbidden.search(text) for forbidden, _why in FORBIDDEN)
+
+
+@pytest.mark.parametrize('forbidden, why', FORBIDDEN)
 def test_nothing_turns_a_safety_off(forbidden, why):
     found = []
     for path in content_files():
