@@ -56,9 +56,10 @@ def _run_rate(document):
         wall = (_time(run['finished']) - _time(run['started'])).total_seconds()
         besides = max(0.0, wall - sum(float(row.get('time_s') or 0) for row in rows))
         squares = sum(int(row.get('n') or best['n']) ** 2 for row in rows) or int(best['n']) ** 2
+        tests = max(1, len(rows))
     except (AttributeError, KeyError, TypeError, ValueError):
-        besides = None
-    return float(best['gflops']), int(best['n']), besides, squares
+        besides = squares = tests = None
+    return float(best['gflops']), int(best['n']), besides, squares, tests
 
 
 def _time(text):
@@ -81,9 +82,10 @@ def nearest_run(documents, hosts, n):
     if not found:
         return None
     found.sort(key=lambda item: item[1], reverse=True)  # ids start with the time: the latest first
-    dummy, run_id, (gflops, run_n, besides, squares) = min(found, key=lambda item: item[0])
+    dummy, run_id, (gflops, run_n, besides, squares, tests) = min(found, key=lambda item: item[0])
+    known = besides is not None
     return {'id': run_id, 'gflops': gflops, 'n': run_n, 'besides_seconds': besides,
-            'besides_per_n2': besides / squares if besides is not None else None}
+            'besides_per_n2': besides / squares if known else None, 'besides_per_test': besides / tests if known else None}
 
 
 def expect(params, calibration=None, previous=None, now=None):
@@ -115,11 +117,14 @@ def expect(params, calibration=None, previous=None, now=None):
 
 def besides_seconds(params, previous):
     """The time besides the solves (start-up, each test's matrix and its check), from the
-    run ``previous``: at least what that run took besides its solves, and more when this run
-    has more or larger tests (each one's generation and check grow as N squared)."""
+    run ``previous``: at least what that run took besides its solves, and more for more
+    tests. Each test's generation and check grow as N squared, but that run's start-up does
+    not: of the two scalings, by N squared and by the count of tests, the smaller."""
     once = previous.get('besides_seconds') or 0
-    per_n2 = previous.get('besides_per_n2') or 0
-    return max(once, per_n2 * tests_per_n(params) * sum(int(n) ** 2 for n in params['ns']))
+    tests = tests_per_n(params) * len(params['ns'])
+    by_size = (previous.get('besides_per_n2') or 0) * tests_per_n(params) * sum(int(n) ** 2 for n in params['ns'])
+    by_count = (previous.get('besides_per_test') or 0) * tests
+    return max(once, min(by_size, by_count))
 
 
 def duration(seconds):

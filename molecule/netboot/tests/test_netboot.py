@@ -116,7 +116,7 @@ def test_nfs_root_is_listed_by_a_userspace_client(host):
 
 
 def test_a_root_exported_to_its_node_alone_is_refused_to_any_other_address(host):
-    # pi1's address is known (ansible_host): its root, and the cluster's SSH key in it once
+    # pi1's address is known (netboot_address): its root, and the cluster's SSH key in it once
     # the benchmark has run, cannot be read from this host, on the same subnet.
     assert nfs('nfs-ls', '/nfs/pi1/sbin').returncode != 0
     assert nfs('nfs-cat', '/nfs/pi1/etc/fstab').returncode != 0

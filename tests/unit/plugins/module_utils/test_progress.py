@@ -46,7 +46,7 @@ def test_the_run_on_the_same_nodes_nearest_in_size_gives_the_rate():
     ]
     previous = progress.nearest_run(documents, ['pi1', 'pi2', 'pi3'], 8000)
     assert previous == {'id': '20261201T000000Z-pi1', 'gflops': 9.0, 'n': 8000, 'besides_seconds': None,
-                        'besides_per_n2': None}
+                        'besides_per_n2': None, 'besides_per_test': None}
     # Of two as near, the latest; its time besides the solves (start-up, checks) is added once.
     documents.append(run('20261207T000000Z-pi1', ['pi1', 'pi2', 'pi3'], 8000, 8.0, wall=60, solve=50))
     previous = progress.nearest_run(documents, ['pi1', 'pi2', 'pi3'], 8000)
@@ -67,8 +67,10 @@ def test_many_tests_add_their_matrices_and_checks_to_the_estimate():
              'bcasts': ['1rg', '1rM', '2rg', '2rM', 'Lng', 'LnM'], 'depths': [0, 1], 'pfacts': ['left', 'right', 'crout']}
     assert progress.tests_per_n(sweep) == 432
     assert progress.besides_seconds(sweep, previous) == pytest.approx(432 * 8 / 16)
-    # One small test still pays the start-up once.
+    # One small test still pays the start-up once; one large one is not charged its start-up
+    # a hundred times over.
     assert progress.besides_seconds({'ns': [1000]}, previous) == 8
+    assert progress.besides_seconds({'ns': [40000]}, previous) == 8
 
 
 def test_nothing_to_go_by_says_so():
@@ -109,7 +111,8 @@ def test_a_document_this_collection_did_not_write_is_passed_over(broken):
 def test_a_run_whose_times_cannot_be_read_still_gives_its_rate(broken):
     bad = dict(run('20261209T000000Z-pi1', ['pi1', 'pi2'], 8000, 20.0, wall=60, solve=50), **broken)
     assert progress.nearest_run([bad], ['pi1', 'pi2'], 8000) == {
-        'id': '20261209T000000Z-pi1', 'gflops': 20.0, 'n': 8000, 'besides_seconds': None, 'besides_per_n2': None}
+        'id': '20261209T000000Z-pi1', 'gflops': 20.0, 'n': 8000, 'besides_seconds': None, 'besides_per_n2': None,
+        'besides_per_test': None}
 
 
 def test_the_kept_output_leaves_the_progress_report_out():
