@@ -87,6 +87,7 @@ def test_hpccinf_is_hpl_dat_plus_ptrans():
     ({'output_file': 'HPL.out\n7'}, 'output_file'),
     ({'output_file': 'a b'}, 'output_file'),
     ({'output_file': '-x'}, 'output_file'),
+    ({'output_file': 'HPL.out\n'}, 'output_file'),
     ({'threshold': float('nan')}, 'threshold'),
     ({'threshold': 'inf'}, 'threshold'),
     ({'threshold': '16\n1'}, 'threshold'),
@@ -103,3 +104,5 @@ def test_true_and_false_as_text_mean_what_they_say():
     read = hpl_dat.parse_hpl_dat(text)
     assert (read['l1_transposed'], read['u_transposed'], read['equilibration']) == (False, True, False)
     assert len(text.splitlines()) == 31
+    assert hpl_dat.parse_hpl_dat(hpl_dat.render_hpl_dat({'output_file': '/home/hpl/HPL.out'}))['output_file'] == \
+        '/home/hpl/HPL.out'

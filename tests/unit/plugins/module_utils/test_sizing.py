@@ -295,14 +295,14 @@ def test_two_nodes_at_one_address_are_refused_naming_both():
 
 
 @pytest.mark.parametrize('address', ['pi1 slots=64', 'pi1\nevil slots=8', '-oProxyCommand=sh', '', ' pi1', 'pi1;reboot',
-                                     'a' * 300])
+                                     'a' * 300, 'pi1\n'])
 def test_an_address_that_is_not_a_host_is_refused_naming_the_node(address):
     nodes = [{'name': 'pi1', 'memory_mb': 4096, 'cores': 4, 'address': address or ' '}]
     with pytest.raises(sizing.HplInputError, match=r"node 'pi1' has the address .* not a host name or an IP address"):
         sizing.normalise_nodes(nodes)
 
 
-@pytest.mark.parametrize('address', ['pi1', 'pi1.lan', '192.168.1.11', 'fd00::11', 'fe80::1%eth0', 'node-01'])
+@pytest.mark.parametrize('address', ['pi1', 'pi1.lan', '192.168.1.11', 'fd00::11', 'fe80::1%eth0', 'node-01', '::1'])
 def test_host_names_and_ip_addresses_are_addresses(address):
     (node,) = sizing.normalise_nodes([{'name': 'pi1', 'memory_mb': 4096, 'cores': 4, 'address': address}])
     assert node['address'] == address
