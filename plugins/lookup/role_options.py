@@ -66,6 +66,7 @@ _raw:
   elements: dict
 """
 
+import functools
 import glob
 import os
 
@@ -80,14 +81,10 @@ display = Display()
 ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles')
 
 
-_SPECS = {}
-
-
+@functools.lru_cache(maxsize=None)
 def argument_specs():
     """{role: {entry point: spec}} for every role of the collection (read once)."""
-    if _SPECS:
-        return _SPECS
-    specs = _SPECS
+    specs = {}
     for path in sorted(glob.glob(os.path.join(ROLES, '*', 'meta', 'argument_specs.yml'))):
         with open(path) as handle:
             specs[path.split(os.sep)[-3]] = yaml.safe_load(handle)['argument_specs']

@@ -87,7 +87,8 @@ REASONS = ('timeout', 'daemon_lost', 'daemon_start', 'ssh_host_key', 'ssh_refuse
            'residual_failed', 'mpi_launcher', 'rank_failed', 'mpirun_failed', 'incomplete', 'no_result',
            'unchecked')
 
-# What a run's status says when nothing more specific was printed.
+# What a run's status says when nothing more specific was printed (its reason is what the
+# status already says, so a headline need not repeat it).
 _STATUS_FAULTS = {
     'failed': ('residual_failed', "a residual check FAILED: the result is wrong (check the BLAS, the "
                                   "memory and the cooling), whatever the exit code"),
@@ -271,18 +272,24 @@ class _Reader(object):
                 return
 
     def _fault(self, reason, message):
-        """Keep each fault once. A lost node's name replaces the general "lost a node" that
-        Open MPI prints before it; each node lost is named."""
+        """Keep each fault once. Open MPI says it lost a node, then which: the name replaces
+        the general line, and a second node's general line adds nothing (its name follows)."""
         if any(fault['message'] == message for fault in self.faults):
             return
-        general = [fault for fault in self.faults if fault['reason'] == reason and fault['message'] == _LOST_A_NODE]
-        if reason == 'daemon_lost' and message != _LOST_A_NODE:
+        if reason == 'daemon_lost':
+            lost = [fault for fault in self.faults if fault['reason'] == reason]
+            if message == _LOST_A_NODE and lost:
+                return
+            general = [fault for fault in lost if fault['message'] == _LOST_A_NODE]
             if general:
                 general[0]['message'] = message
                 return
-        elif reason == 'daemon_lost' and any(fault['reason'] == reason for fault in self.faults):
-            return  # the general line again, for a second node: its name follows
         self.faults.append({'reason': reason, 'message': message})
+
+
+def status_reason(status):
+    """The reason that ``status`` itself stands for (``residual_failed`` for ``failed``), or None."""
+    return _STATUS_FAULTS.get(status, (None,))[0]
 
 
 def main_reason(faults):

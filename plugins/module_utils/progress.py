@@ -121,9 +121,9 @@ def besides_seconds(params, previous):
     tests. Each test's generation and check grow as N squared, but that run's start-up does
     not: of the two scalings, by N squared and by the count of tests, the smaller."""
     once = previous.get('besides_seconds') or 0
-    tests = tests_per_n(params) * len(params['ns'])
-    by_size = (previous.get('besides_per_n2') or 0) * tests_per_n(params) * sum(int(n) ** 2 for n in params['ns'])
-    by_count = (previous.get('besides_per_test') or 0) * tests
+    per_n = tests_per_n(params)
+    by_size = (previous.get('besides_per_n2') or 0) * per_n * sum(int(n) ** 2 for n in params['ns'])
+    by_count = (previous.get('besides_per_test') or 0) * per_n * len(params['ns'])
     return max(once, min(by_size, by_count))
 
 

@@ -268,8 +268,9 @@ def headline(document):
                                                    '; '.join(document['errors']) or document['status'])
     spoiled = (document.get('conditions') or {}).get('tainted')
     reason = document.get('reason')
+    told = reason in (None, hpl_output.status_reason(document['status']))
     text = "HPL %s%s%s: %.2f GFLOPS (%s N=%d NB=%d P=%d Q=%d, %.1f s), residual %s" % (
-        document['status'].upper(), ' (%s)' % reason if reason not in (None, 'residual_failed', 'unchecked', 'incomplete') else '',
+        document['status'].upper(), '' if told else ' (%s)' % reason,
         ', TAINTED (%s)' % '; '.join(spoiled) if spoiled else '', best['gflops'],
         best['tv'], best['n'], best['nb'], best['p'], best['q'], best['time_s'], best['status'])
     if document['efficiency'] is not None:
