@@ -16,3 +16,5 @@ HASH = '$6$picluster$PvcZRo8Iap7LPKR/8eKewq9xRbHWbAdsPe1NM3Le2U7I.QC9Gy9LFYYcjBs
 def test_netboot_scenario():
     output = molecule('netboot')
     assert HASH not in output and HASH.split('$')[3] not in output
+    # pi2 has no netboot_address, pi1 has one: only pi2's root goes to the whole subnet.
+    assert 'WARNING: pi2 has no netboot_address' in output and 'pi1 has no netboot_address' not in output

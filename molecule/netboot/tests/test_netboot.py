@@ -159,4 +159,13 @@ def test_nothing_is_world_writable_under_the_tftp_root_or_the_nfs_roots(host):
     writable = server('find /tftpboot /nfs -xdev -perm -0002 ! -type l ! -type c ! -type s '
                       '! \\( -type d -perm -1000 \\) -print')
     assert writable == ''
-    assert server('find /tftpboot /nfs -maxdepth 1 -printf "%m %u %p\\n"').split('\n')[0].startswith('755 root')
+    assert server('stat -c "%a %U" /tftpboot /nfs') == '755 root\n700 root\n'
+
+
+def test_a_nodes_files_are_not_readable_by_this_hosts_other_users(host):
+    # The roots keep the nodes' user IDs, which on this host are other people's: only root
+    # may go into /nfs. Here as nobody, the node's own files are refused.
+    probe = "cat /nfs/pi2/etc/hostname && echo read"
+    assert server("setpriv --reuid=nobody --regid=nogroup --clear-groups sh -c '%s' 2>&1; true" % probe).endswith(
+        'Permission denied\n')
+    assert server(probe) == 'pi2\nread\n'
