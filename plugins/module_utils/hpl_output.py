@@ -45,8 +45,18 @@ _HPCC_KEY = re.compile(r'^(\w+)=(.*)$')
 
 _LOST_A_NODE = "mpirun lost a node during the run: check that every node is up, powered and on the network"
 
-# Launch and run failures of OpenMPI and MPICH (Hydra): the reason's name, and what to do.
+# Launch and run failures of OpenMPI, MPICH (Hydra) and Slurm's srun: the reason's name,
+# and what to do. Slurm writes "*** JOB 7 ON pi1 CANCELLED AT <time> [DUE TO ...] ***".
+_SLURM_CANCELLED = r'\*\*\* (?:JOB|STEP) (\S+) ON \S+ CANCELLED AT \S+'
 _MPI_FAILURES = (
+    ('timeout', re.compile(_SLURM_CANCELLED + r' DUE TO TIME LIMIT'),
+     "Slurm stopped job {0} at its time limit (benchmark_timeout): raise it, or ask for a smaller N"),
+    ('daemon_lost', re.compile(r'srun: error: Node failure on (\S+)'),
+     "Slurm lost node {0} during the run: check that it is up, powered and on the network"),
+    ('daemon_lost', re.compile(_SLURM_CANCELLED + r' DUE TO NODE FAIL'),
+     "Slurm ended job {0} when a node failed: check that every node is up, powered and on the network"),
+    ('job_cancelled', re.compile(_SLURM_CANCELLED),
+     "Slurm cancelled job {0} before it ended (scancel, or a higher-priority job)"),
     ('mpi_slots', re.compile(r'There (?:are|is) not enough slots available in the system to satisfy the (\d+)'),
      "mpirun: not enough slots for {0} ranks: list more slots in the hostfile, or ask for fewer ranks"),
     ('mpi_root', re.compile(r'mpirun has detected an attempt to run as root'),
@@ -82,7 +92,7 @@ _MPI_FAILURES = (
 
 # The reasons, the most telling first: the document's ``reason`` is the first of its faults
 # in this order (a rank killed says more than "a process returned non-zero", which follows).
-REASONS = ('timeout', 'daemon_lost', 'daemon_start', 'ssh_host_key', 'ssh_refused', 'ssh_unreachable',
+REASONS = ('timeout', 'job_cancelled', 'daemon_lost', 'daemon_start', 'ssh_host_key', 'ssh_refused', 'ssh_unreachable',
            'mpi_slots', 'mpi_root', 'launch_failed', 'library_missing', 'rank_killed', 'hpl_error',
            'residual_failed', 'mpi_launcher', 'rank_failed', 'mpirun_failed', 'incomplete', 'no_result',
            'unchecked')

@@ -31,7 +31,7 @@ NOT_OPTIONS = frozenset((
     'hpl_node_address', 'hpl_node_memory_mb', 'hpl_node_ranks',  # per node, read by hpl_nodes
     'netboot_serial', 'netboot_mac', 'netboot_address',  # per node, read by pxe_server
     'netboot_group', 'pxe_server_group', 'sd_image_group',  # playbooks' hosts
-    'mpi_installed', 'blas_installed', 'hpl_installed', 'sd_image_node', 'sd_image_verified',  # facts
+    'mpi_installed', 'blas_installed', 'hpl_installed', 'slurm_installed', 'sd_image_node', 'sd_image_verified',  # facts
 ))
 
 

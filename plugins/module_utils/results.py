@@ -19,7 +19,7 @@ import os
 import re
 import statistics
 
-from ansible_collections.picluster.hpl.plugins.module_utils import conditions, hpl_dat, hpl_output, peaks, progress, top500
+from ansible_collections.picluster.hpl.plugins.module_utils import conditions, hpl_dat, hpl_output, peaks, progress, slurm, top500
 from ansible_collections.picluster.hpl.plugins.module_utils.files import atomic_write
 
 SCHEMA_VERSION = 1
@@ -119,6 +119,9 @@ def build_document(run, nodes, now=None):
         'top500': top500.top500_rank(best['gflops']) if best else None,
     }
     document.update((key, parsed[key]) for key in ('status', 'results', 'summary', 'best'))
+    if run.get('slurm') is not None:
+        # The job Slurm ran it as (the benchmark's launcher slurm): None when Slurm forgot it.
+        document['slurm'] = slurm.job(run['slurm'])
     document['faults'] = parsed['faults'] + run_faults(run, parsed['faults'])
     document['reason'] = hpl_output.main_reason(document['faults'])
     document['errors'] = [fault['message'] for fault in document['faults']]
@@ -154,10 +157,31 @@ def run_faults(run, faults):
     if run.get('message') == 'Timeout exceeded':
         found.append({'reason': 'timeout', 'message': "the run was stopped at benchmark_timeout: raise it, "
                       "or ask for a smaller N (benchmark_memory_fraction, benchmark_max_seconds)"})
+    found += _job_faults(slurm.job(run.get('slurm')), faults + found)
     rc = run.get('rc')
     if rc not in (None, 0, '0', '') and not faults and not found:
         found.append({'reason': 'mpirun_failed', 'message': "mpirun exited with %s: see its output" % rc})
     return found
+
+
+# The end of a Slurm job that the output may not show (Slurm's own line can be lost with
+# the node that would have written it), and the reason it stands for.
+_JOB_ENDS = {
+    'TIMEOUT': ('timeout', "Slurm stopped job {0} at its time limit (benchmark_timeout): raise it, or ask for a "
+                           "smaller N"),
+    'CANCELLED': ('job_cancelled', "Slurm cancelled job {0} before it ended (scancel, or a higher-priority job)"),
+    'NODE_FAIL': ('daemon_lost', "Slurm ended job {0} when a node failed: check that every node is up, powered and "
+                                 "on the network"),
+    'OUT_OF_MEMORY': ('rank_killed', "Slurm killed job {0} for want of memory: lower memory_fraction"),
+}
+
+
+def _job_faults(job, faults):
+    """The fault a Slurm job's end stands for, unless one of its reason is known already."""
+    reason, message = _JOB_ENDS.get((job or {}).get('state'), (None, None))
+    if reason is None or any(fault['reason'] == reason for fault in faults):
+        return []
+    return [{'reason': reason, 'message': message.format(job['job_id'])}]
 
 
 def per_node(outputs, seconds=None):

@@ -39,7 +39,8 @@ options:
       - The run's record. C(output) (the text of the xhpl or hpcc run) is required; C(hosts),
         C(head), C(hpl_dat) (the parameters HPL.dat was rendered from), C(mpi), C(blas),
         C(hpl), C(sizing), C(command), C(rc), C(started), C(finished), C(directory),
-        C(rpeak_gflops) and C(dgemm_gflops) are optional.
+        C(rpeak_gflops), C(dgemm_gflops) and C(slurm) (what C(scontrol show job --oneliner)
+        printed of the run's Slurm job) are optional.
     type: dict
   expect:
     description:

@@ -34,7 +34,8 @@ def docs():
 @pytest.fixture(scope='module')
 def runs(docs):
     """The runs by role: the tuning's first run, its confirmation and the defaults run
-    before it, the run of every grid, and the run with pi3 slowed."""
+    before it, the run of every grid, and the run with pi3 slowed (the Slurm job aside)."""
+    docs = [doc for doc in docs if 'slurm' not in doc]
     (confirmed,) = [index for index, doc in enumerate(docs) if 'tuning' in doc]
     assert len(docs) == confirmed + 3, [doc['hpl_dat'] for doc in docs]
     return {'start': docs[0], 'defaults': docs[confirmed - 1], 'tuned': docs[confirmed], 'grids': docs[-2],
@@ -229,3 +230,46 @@ def test_a_node_lost_mid_run_is_named_and_what_was_measured_is_kept():
     assert lost['status'] == 'incomplete' and lost['summary'] is None
     assert [(row['n'], row['status']) for row in lost['results']] == [(192, 'passed')]
     assert lost['best']['gflops'] > 0
+
+
+@pytest.fixture(scope='module')
+def job(docs):
+    (found,) = [doc for doc in docs if 'slurm' in doc]
+    return found
+
+
+def test_hpl_ran_as_a_slurm_job_across_the_three_nodes(job):
+    assert job['slurm']['state'] == 'COMPLETED' and job['slurm']['exit_code'] == '0:0', job['slurm']
+    assert job['slurm']['nodes'] == 'pi[1-3]' and job['slurm']['batch_host'] == 'pi1'
+    assert job['slurm']['partition'] == 'cluster' and int(job['slurm']['job_id']) > 0
+    assert job['run']['command'].startswith('sbatch --wait') and '--exclusive' in job['run']['command']
+    assert job['status'] == 'passed' and job['reason'] is None and job['faults'] == []
+    assert job['sizing']['ranks'] == 3 and job['best']['p'] * job['best']['q'] == 3
+    assert job['best']['n'] == 576 // job['best']['nb'] * job['best']['nb']
+
+
+def docker(*command, **kwargs):
+    return subprocess.run(['docker', 'exec'] + list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=120, check=False, **kwargs)
+
+
+def test_slurm_has_every_node_idle_in_one_partition():
+    state = docker('pi1', 'sinfo', '--Node', '--noheader', '--format=%N %P %T %c %m')
+    assert state.returncode == 0, state.stdout
+    # One rank's CPUs and the memory the sizing sees (the containers' 2 GiB and 1 GiB).
+    nodes = [line.split() for line in state.stdout.splitlines()]
+    assert [tuple(fields[:3]) for fields in nodes] == [(node, 'cluster*', 'idle') for node in NODES]
+    assert [int(fields[4]) for fields in nodes] == [2048, 2048, 1024]
+
+
+def test_one_munge_key_the_munge_users_alone():
+    keys = set()
+    for node in NODES:
+        stat = docker(node, 'stat', '-c', '%a %U %G', '/etc/munge/munge.key')
+        assert stat.stdout.strip() == '400 munge munge', (node, stat.stdout)
+        keys.add(docker(node, 'sha256sum', '/etc/munge/munge.key').stdout.split()[0])
+    assert len(keys) == 1
+    # A credential made on pi1 is taken on pi3.
+    credential = docker('pi1', 'munge', '--no-input').stdout.strip()
+    taken = docker('-i', 'pi3', 'unmunge', input=credential)
+    assert taken.returncode == 0 and 'STATUS:          Success' in taken.stdout, taken.stdout

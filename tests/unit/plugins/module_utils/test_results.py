@@ -210,3 +210,36 @@ def test_every_node_lost_is_named():
                     'lost': ['pi2', 'pi3', 'pi4'], 'rc': 205})
     assert [error.split(' during')[0] for error in doc['errors'] if 'lost' in error] == [
         'mpirun lost node 127.0.0.2', 'mpirun lost node pi2', 'lost pi3, pi4']
+
+
+SLURM_JOB = ('JobId=7 JobName=hpl-x UserId=hpl(1001) JobState={state} Reason={reason} ExitCode=0:15 '
+             'TimeLimit=00:05:00 Partition=cluster NodeList=pi[1-3] BatchHost=pi1 NumNodes=3')
+
+
+@pytest.mark.parametrize('state, reason, said', [
+    ('TIMEOUT', 'timeout', 'Slurm stopped job 7 at its time limit'),
+    ('CANCELLED', 'job_cancelled', 'Slurm cancelled job 7 before it ended'),
+    ('NODE_FAIL', 'daemon_lost', 'Slurm ended job 7 when a node failed'),
+    ('OUT_OF_MEMORY', 'rank_killed', 'Slurm killed job 7 for want of memory'),
+])
+def test_a_slurm_job_that_ended_early_is_named_with_what_it_measured(state, reason, said):
+    text = read_fixture('hpl', 'interrupted.out')
+    doc = document({'output': text, 'hosts': ['pi1'], 'rc': 0, 'slurm': SLURM_JOB.format(state=state, reason='None')})
+    assert doc['reason'] == reason and said in ' '.join(doc['errors'])
+    assert doc['slurm']['job_id'] == '7' and doc['slurm']['state'] == state and doc['slurm']['nodes'] == 'pi[1-3]'
+    assert doc['results'] == hpl_output.parse_hpl_output(text)['results'] and doc['results']
+    jsonschema.validate(doc, SCHEMA)
+
+
+def test_slurms_own_line_and_its_record_name_one_fault():
+    text = read_fixture('hpl', 'interrupted.out') + (
+        '\nslurmstepd: error: *** JOB 7 ON pi1 CANCELLED AT 2026-12-05T17:01:02 DUE TO TIME LIMIT ***\n')
+    doc = document({'output': text, 'hosts': ['pi1'], 'slurm': SLURM_JOB.format(state='TIMEOUT', reason='TimeLimit')})
+    assert [fault['reason'] for fault in doc['faults']].count('timeout') == 1 and doc['reason'] == 'timeout'
+    assert doc['slurm']['reason'] == 'TimeLimit'
+
+
+def test_a_job_slurm_forgot_is_null_and_the_run_still_recorded():
+    doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1'], 'slurm': ''})
+    assert doc['slurm'] is None and doc['status'] == 'passed' and doc['reason'] is None
+    jsonschema.validate(doc, SCHEMA)

@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright: picluster.hpl contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Slurm filters: the cluster's nodes as Slurm sees them, and the text of slurm.conf.
+
+Thin wrappers around ``plugins/module_utils/slurm.py``; documentation is in the
+``<filter>.yml`` files beside this one.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.picluster.hpl.plugins.module_utils import sizing
+from ansible_collections.picluster.hpl.plugins.module_utils import slurm as core
+
+
+def _filter_errors(function):
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (sizing.HplInputError, core.SlurmConfError, ValueError, TypeError) as exc:
+            raise AnsibleFilterError('%s: %s' % (function.__name__, exc))
+    wrapper.__name__ = function.__name__
+    wrapper.__doc__ = function.__doc__
+    return wrapper
+
+
+@_filter_errors
+def slurm_nodes(hosts):
+    """hostvars of the cluster's hosts -> the nodes of slurm.conf."""
+    return core.slurm_nodes(hosts)
+
+
+@_filter_errors
+def slurm_conf(nodes, controller, cluster='picluster', partition='cluster', cgroup=True):
+    """slurm_nodes' nodes and the controller's -> the text of slurm.conf."""
+    return core.slurm_conf(nodes, controller, cluster=cluster, partition=partition, cgroup=cgroup)
+
+
+@_filter_errors
+def slurm_job(text):
+    """scontrol show job --oneliner text -> the job's record, or None."""
+    return core.job(text)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'slurm_nodes': slurm_nodes,
+            'slurm_conf': slurm_conf,
+            'slurm_job': slurm_job,
+        }
