@@ -34,9 +34,15 @@ def slurm_nodes(hosts):
 
 
 @_filter_errors
-def slurm_conf(nodes, controller, cluster='picluster', partition='cluster', cgroup=True):
+def slurm_conf(nodes, controller, cluster='picluster', partition='cluster', cgroup=True, bind=True):
     """slurm_nodes' nodes and the controller's -> the text of slurm.conf."""
-    return core.slurm_conf(nodes, controller, cluster=cluster, partition=partition, cgroup=cgroup)
+    return core.slurm_conf(nodes, controller, cluster=cluster, partition=partition, cgroup=cgroup, bind=bind)
+
+
+@_filter_errors
+def slurm_down(lines, names):
+    """sinfo's lines and the node names -> a sentence for each node that does not take jobs."""
+    return core.down_nodes(lines, names)
 
 
 @_filter_errors
@@ -50,5 +56,6 @@ class FilterModule(object):
         return {
             'slurm_nodes': slurm_nodes,
             'slurm_conf': slurm_conf,
+            'slurm_down': slurm_down,
             'slurm_job': slurm_job,
         }

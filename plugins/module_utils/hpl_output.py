@@ -46,8 +46,9 @@ _HPCC_KEY = re.compile(r'^(\w+)=(.*)$')
 _LOST_A_NODE = "mpirun lost a node during the run: check that every node is up, powered and on the network"
 
 # Launch and run failures of OpenMPI, MPICH (Hydra) and Slurm's srun: the reason's name,
-# and what to do. Slurm writes "*** JOB 7 ON pi1 CANCELLED AT <time> [DUE TO ...] ***".
-_SLURM_CANCELLED = r'\*\*\* (?:JOB|STEP) (\S+) ON \S+ CANCELLED AT \S+'
+# and what to do. Slurm writes "*** JOB 7 ON pi1 CANCELLED AT <time> [DUE TO ...] ***" (and the
+# same of each step, "STEP 7.0", which says nothing more).
+_SLURM_CANCELLED = r'\*\*\* JOB (\S+) ON \S+ CANCELLED AT \S+'
 _MPI_FAILURES = (
     ('timeout', re.compile(_SLURM_CANCELLED + r' DUE TO TIME LIMIT'),
      "Slurm stopped job {0} at its time limit (benchmark_timeout): raise it, or ask for a smaller N"),

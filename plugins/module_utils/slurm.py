@@ -70,7 +70,7 @@ def _check_unique(nodes):
                                  % (other, node['inventory_name'], node['name']))
 
 
-def slurm_conf(nodes, controller, cluster='picluster', partition='cluster', cgroup=True):
+def slurm_conf(nodes, controller, cluster='picluster', partition='cluster', cgroup=True, bind=True):
     """The text of slurm.conf: ``controller`` is the name and address of slurmctld's host
     (a mapping as ``slurm_nodes`` gives), ``nodes`` the compute nodes."""
     for label, value in (('cluster', cluster), ('partition', partition)):
@@ -79,13 +79,14 @@ def slurm_conf(nodes, controller, cluster='picluster', partition='cluster', cgro
                                  % (label, value))
     if not nodes:
         raise SlurmConfError("no compute nodes: put the cluster's nodes in the group the slurm role runs on")
-    lines = _header(cluster, controller, cgroup) + [_node_line(node) for node in nodes]
+    lines = _header(cluster, controller, cgroup, bind) + [_node_line(node) for node in nodes]
     lines.append('PartitionName=%s Nodes=%s Default=YES MaxTime=INFINITE State=UP'
                  % (partition, ','.join(node['name'] for node in nodes)))
     return '\n'.join(lines) + '\n'
 
 
-def _header(cluster, controller, cgroup):
+def _header(cluster, controller, cgroup, bind):
+    tasks = [plugin for plugin, wanted in (('task/cgroup', cgroup), ('task/affinity', bind)) if wanted]
     return [
         'ClusterName=%s' % cluster.lower(),
         'SlurmctldHost=%s(%s)' % (controller['name'], controller['address']),
@@ -101,7 +102,7 @@ def _header(cluster, controller, cgroup):
         'SelectType=select/cons_tres',
         'SelectTypeParameters=CR_Core_Memory',
         'ProctrackType=%s' % ('proctrack/cgroup' if cgroup else 'proctrack/linuxproc'),
-        'TaskPlugin=%s' % ('task/cgroup,task/affinity' if cgroup else 'task/affinity'),
+        'TaskPlugin=%s' % (','.join(tasks) or 'task/none'),
         'MpiDefault=none',
         # A node down for not answering comes back by itself once it registers again.
         'ReturnToService=2',
@@ -116,6 +117,28 @@ def _node_line(node):
                    'ThreadsPerCore=%d' % node['threads_per_core']]
     fields += ['RealMemory=%d' % node['real_memory'], 'State=UNKNOWN']
     return ' '.join(fields)
+
+
+# The states in which a node takes jobs; sinfo adds a flag to others ('*' not responding).
+UP = ('idle', 'mixed', 'allocated', 'completing')
+
+
+def down_nodes(lines, names):
+    """``sinfo --Node --noheader --format=%N|%T|%E`` lines -> a sentence for each of
+    ``names`` that does not take jobs: its state and Slurm's reason, or that Slurm does not
+    know it. Empty when every node is up."""
+    seen = {}
+    for line in lines or []:
+        name, state, reason = (str(line).split('|', 2) + ['', ''])[:3]
+        seen[name] = (state, reason)
+    found = []
+    for name in names:
+        state, reason = seen.get(name, (None, None))
+        if state is None:
+            found.append('%s is not known to Slurm;' % name)
+        elif state not in UP:
+            found.append('%s is %s in Slurm%s;' % (name, state, ' ("%s")' % reason if reason not in ('', 'none') else ''))
+    return found
 
 
 # A field of ``scontrol show job --oneliner``: Key=Value, the value up to the next space.

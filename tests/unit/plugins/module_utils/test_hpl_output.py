@@ -171,6 +171,8 @@ def test_decode_variant_refuses_nonsense():
     ('interrupted', 'incomplete', 'incomplete', 1),
     ('oom_killed', 'rank_killed', 'error', 0),
     ('daemon_lost', 'daemon_lost', 'incomplete', 1),
+    ('slurm_cancelled', 'job_cancelled', 'incomplete', 1),
+    ('slurm_timeout', 'timeout', 'incomplete', 1),
 ])
 def test_every_fault_has_a_named_reason(name, reason, status, rows):
     parsed = parse(name)

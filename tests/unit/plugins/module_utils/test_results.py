@@ -243,3 +243,20 @@ def test_a_job_slurm_forgot_is_null_and_the_run_still_recorded():
     doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1'], 'slurm': ''})
     assert doc['slurm'] is None and doc['status'] == 'passed' and doc['reason'] is None
     jsonschema.validate(doc, SCHEMA)
+
+
+@pytest.mark.parametrize('name, reason, state', [
+    ('cancelled', 'job_cancelled', 'CANCELLED'),
+    ('timeout', 'timeout', 'TIMEOUT'),
+])
+def test_a_real_slurm_job_ended_early_is_named_with_its_first_test(name, reason, state):
+    with open(os.path.join(ROOT, 'tests', 'unit', 'fixtures', 'slurm', 'job_%s.txt' % name)) as handle:
+        record = handle.read()
+    doc = document({'output': read_fixture('hpl', 'slurm_%s.out' % name), 'hosts': ['pi1', 'pi2', 'pi3'],
+                    'rc': 143, 'slurm': record})
+    assert doc['reason'] == reason and doc['slurm']['state'] == state and doc['slurm']['nodes'] == 'pi[1-3]'
+    # Slurm's own line and its record name one fault, not two.
+    assert [fault['reason'] for fault in doc['faults']].count(reason) == 1, doc['faults']
+    assert [(row['n'], row['status']) for row in doc['results']] == [(576, 'passed')]
+    assert doc['status'] == 'incomplete'
+    jsonschema.validate(doc, SCHEMA)

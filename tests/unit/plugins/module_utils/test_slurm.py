@@ -50,6 +50,10 @@ def test_without_cgroups_jobs_are_tracked_by_their_processes():
     nodes = slurm_conf.slurm_nodes(pi_cluster())
     lines = slurm_conf.slurm_conf(nodes, nodes[0], cgroup=False).splitlines()
     assert 'ProctrackType=proctrack/linuxproc' in lines and 'TaskPlugin=task/affinity' in lines
+    lines = slurm_conf.slurm_conf(nodes, nodes[0], cgroup=False, bind=False).splitlines()
+    assert 'TaskPlugin=task/none' in lines
+    lines = slurm_conf.slurm_conf(nodes, nodes[0], bind=False).splitlines()
+    assert 'TaskPlugin=task/cgroup' in lines and 'ProctrackType=proctrack/cgroup' in lines
 
 
 def test_a_topology_that_does_not_add_up_is_left_to_slurm():
@@ -114,3 +118,14 @@ def test_a_jobs_record_is_read_from_scontrol():
 @pytest.mark.parametrize('text', [None, '', 'slurm_load_jobs error: Invalid job id specified'])
 def test_a_job_slurm_does_not_know_is_none(text):
     assert slurm_conf.job(text) is None
+
+
+def test_each_node_that_takes_no_jobs_is_named_with_slurms_reason():
+    lines = ['pi1|idle|none', 'pi2|drained|fan broken', 'pi3|down*|Not responding', 'pi5|mixed|none']
+    assert slurm_conf.down_nodes(lines, ['pi1', 'pi2', 'pi3', 'pi4', 'pi5']) == [
+        'pi2 is drained in Slurm ("fan broken");', 'pi3 is down* in Slurm ("Not responding");',
+        'pi4 is not known to Slurm;']
+    assert slurm_conf.down_nodes(['pi1|allocated|none', 'pi2|completing|none'], ['pi1', 'pi2']) == []
+    assert slurm_conf.down_nodes([], ['pi1']) == ['pi1 is not known to Slurm;']
+    # Idle, but not responding: sinfo says idle* and it takes no jobs.
+    assert slurm_conf.down_nodes(['pi1|idle*|none'], ['pi1']) == ['pi1 is idle* in Slurm;']
