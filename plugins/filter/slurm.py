@@ -28,9 +28,9 @@ def _filter_errors(function):
 
 
 @_filter_errors
-def slurm_nodes(hosts):
-    """hostvars of the cluster's hosts -> the nodes of slurm.conf."""
-    return core.slurm_nodes(hosts)
+def slurm_nodes(hosts, hardware=None):
+    """hostvars of the cluster's hosts (and what slurmd -C printed on each) -> the nodes of slurm.conf."""
+    return core.slurm_nodes(hosts, hardware)
 
 
 @_filter_errors

@@ -160,7 +160,8 @@ def run_faults(run, faults):
     found += _job_faults(slurm.job(run.get('slurm')), faults + found)
     rc = run.get('rc')
     if rc not in (None, 0, '0', '') and not faults and not found:
-        found.append({'reason': 'mpirun_failed', 'message': "mpirun exited with %s: see its output" % rc})
+        launcher = 'the Slurm job' if str(run.get('command') or '').startswith('sbatch') else 'mpirun'
+        found.append({'reason': 'mpirun_failed', 'message': "%s exited with %s: see its output" % (launcher, rc)})
     return found
 
 
@@ -172,7 +173,7 @@ _JOB_ENDS = {
     'CANCELLED': ('job_cancelled', "Slurm cancelled job {0} before it ended (scancel, or a higher-priority job)"),
     'NODE_FAIL': ('daemon_lost', "Slurm ended job {0} when a node failed: check that every node is up, powered and "
                                  "on the network"),
-    'OUT_OF_MEMORY': ('rank_killed', "Slurm killed job {0} for want of memory: lower memory_fraction"),
+    'OUT_OF_MEMORY': ('rank_killed', "Slurm killed job {0} for want of memory: lower benchmark_memory_fraction"),
 }
 
 

@@ -28,36 +28,50 @@ class SlurmConfError(ValueError):
     """Input that would make a slurm.conf Slurm refuses or misreads; says what to change."""
 
 
-def slurm_nodes(hosts):
-    """Host variables of the cluster's hosts -> one mapping per node for slurm.conf."""
+def slurm_nodes(hosts, hardware=None):
+    """Host variables of the cluster's hosts, and what ``slurmd -C`` printed on each (in
+    the same order; optional) -> one mapping per node for slurm.conf."""
     nodes = sizing.nodes_from_hostvars(hosts)
-    out = [_slurm_node(node, host.get('ansible_facts') or {}) for node, host in zip(nodes, hosts)]
+    hardware = list(hardware or []) + [None] * len(nodes)
+    out = [_slurm_node(node, host.get('ansible_facts') or {}, _fields(found))
+           for node, host, found in zip(nodes, hosts, hardware)]
     _check_unique(out)
     return out
 
 
-def _slurm_node(node, facts):
+def _slurm_node(node, facts, detected):
     name = str(facts.get('hostname') or node['name'])
     if not NAME.fullmatch(name):
         raise SlurmConfError("node %r has the host name %r, which Slurm cannot take as a node name: give it a "
                              "host name of letters, digits, '.', '-' and '_'" % (node['name'], name))
+    memory = int(math.floor(node['memory_mb']))
+    if _count(detected, 'RealMemory'):
+        # Never more than slurmd finds, or Slurm drains the node ("Low RealMemory").
+        memory = min(memory, _count(detected, 'RealMemory'))
     slurm = {'inventory_name': node['name'], 'name': name, 'address': node['address'], 'cpus': node['cores'],
-             'real_memory': int(math.floor(node['memory_mb']))}
-    slurm.update(_topology(facts, node['cores']))
+             'real_memory': memory}
+    slurm.update(_topology(detected, node['cores']))
     return slurm
 
 
-def _topology(facts, cpus):
-    """Sockets, cores and threads when the facts add up to the node's CPUs, else nothing
-    (Slurm then counts each CPU as a core)."""
+def _count(fields, key):
     try:
-        sockets, cores, threads = (int(facts[key]) for key in
-                                   ('processor_count', 'processor_cores', 'processor_threads_per_core'))
-    except (KeyError, TypeError, ValueError):
+        return int(fields.get(key))
+    except (TypeError, ValueError):
+        return None
+
+
+def _topology(detected, cpus):
+    """Sockets, cores and threads as slurmd finds them, when they add up to the node's CPUs;
+    else nothing, and Slurm counts each CPU as a core. (Ansible's processor facts will not
+    do: on ARM they count every core as a socket.)"""
+    counts = [_count(detected, key) for key in ('Boards', 'SocketsPerBoard', 'CoresPerSocket', 'ThreadsPerCore')]
+    if None in counts or min(counts) < 1:
         return {}
-    if min(sockets, cores, threads) < 1 or sockets * cores * threads != cpus:
+    boards, sockets, cores, threads = counts
+    if boards * sockets * cores * threads != cpus:
         return {}
-    return {'sockets': sockets, 'cores_per_socket': cores, 'threads_per_core': threads}
+    return {'sockets': boards * sockets, 'cores_per_socket': cores, 'threads_per_core': threads}
 
 
 def _check_unique(nodes):
@@ -149,11 +163,16 @@ JOB_FIELDS = (('job_id', 'JobId'), ('state', 'JobState'), ('reason', 'Reason'), 
               ('time_limit', 'TimeLimit'))
 
 
+def _fields(text):
+    """Key=Value fields of Slurm's one-line records (``scontrol --oneliner``, ``slurmd -C``)."""
+    return dict(_FIELD.findall(text if isinstance(text, str) else ''))
+
+
 def job(text):
     """``scontrol show job --oneliner`` text -> the job's id, state, Slurm's reason, partition,
     node list, batch host, exit code and time limit (None for what it does not say), or
     None when the text names no job (Slurm forgot it, or never had it)."""
-    fields = dict(_FIELD.findall(text or ''))
+    fields = _fields(text)
     if not fields.get('JobId'):
         return None
     found = dict((name, fields.get(key) or None) for name, key in JOB_FIELDS)

@@ -183,7 +183,7 @@ def test_every_fault_has_a_named_reason(name, reason, status, rows):
 
 def test_a_rank_killed_for_memory_says_so():
     parsed = parse('oom_killed')
-    assert 'rank 0 was killed (signal 9), most often for want of memory: lower memory_fraction' in parsed['errors']
+    assert 'rank 0 was killed (signal 9), most often for want of memory: lower benchmark_memory_fraction' in parsed['errors']
     assert [fault['reason'] for fault in parsed['faults']] == ['rank_failed', 'rank_killed']
 
 

@@ -260,3 +260,20 @@ def test_a_real_slurm_job_ended_early_is_named_with_its_first_test(name, reason,
     assert [(row['n'], row['status']) for row in doc['results']] == [(576, 'passed')]
     assert doc['status'] == 'incomplete'
     jsonschema.validate(doc, SCHEMA)
+
+
+def test_srun_saying_a_rank_was_killed_or_failed_is_named():
+    text = read_fixture('hpl', 'interrupted.out') + (
+        'slurmstepd: error: Detected 1 oom_kill event in StepId=9.0. Some of the step tasks have been OOM Killed.\n'
+        'srun: error: pi3: task 2: Killed\nsrun: error: pi2: tasks 1,4: Exited with exit code 3\n')
+    doc = document({'output': text, 'hosts': ['pi1'], 'rc': 137, 'command': 'sbatch --wait job.sh'})
+    assert doc['reason'] == 'rank_killed'
+    assert 'rank 2 on pi3 was killed (signal 9)' in ' '.join(doc['errors'])
+    assert 'rank 1,4 on pi2 exited with 3' in ' '.join(doc['errors'])
+    assert 'Slurm saw 1 rank(s) killed for want of memory' in ' '.join(doc['errors'])
+
+
+def test_a_slurm_jobs_exit_that_nothing_explains_is_named_as_the_jobs():
+    doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1'], 'rc': 1,
+                    'command': 'sbatch --wait --parsable job.sh'})
+    assert doc['errors'] == ['the Slurm job exited with 1: see its output']

@@ -22,11 +22,26 @@ def pi_cluster():
             host('pi5', 8063, 4, cgroup_mb=2048, ansible_host='10.0.0.15')]
 
 
+# What slurmd -C prints on a Pi 4 with 4 GB (the second line is slurmd's own).
+PI4_SLURMD = 'NodeName=pi2 CPUs=4 Boards=1 SocketsPerBoard=1 CoresPerSocket=4 ThreadsPerCore=1 RealMemory=3792\nUpTime=0-01:02:03'
+X86_SLURMD = 'NodeName=x86 CPUs=2 Boards=1 SocketsPerBoard=1 CoresPerSocket=1 ThreadsPerCore=2 RealMemory=23989'
+
+
 def test_heterogeneous_nodes_get_their_own_memory_and_cpus():
-    nodes = slurm_conf.slurm_nodes(pi_cluster() + [host('x86', 24000, 2, sockets=1, threads=2)])
+    nodes = slurm_conf.slurm_nodes(pi_cluster() + [host('x86', 24000, 2)], [None, PI4_SLURMD, None, X86_SLURMD])
+    # pi2's MemTotal says 3794 MiB, slurmd 3792: never more than slurmd finds.
     assert [(n['name'], n['cpus'], n['real_memory']) for n in nodes] == [
-        ('pi1', 4, 7812), ('pi2', 4, 3794), ('pi5', 4, 2048), ('x86', 2, 24000)]
+        ('pi1', 4, 7812), ('pi2', 4, 3792), ('pi5', 4, 2048), ('x86', 2, 23989)]
+    assert (nodes[1]['sockets'], nodes[1]['cores_per_socket'], nodes[1]['threads_per_core']) == (1, 4, 1)
     assert (nodes[3]['sockets'], nodes[3]['cores_per_socket'], nodes[3]['threads_per_core']) == (1, 1, 2)
+    assert 'sockets' not in nodes[0]
+
+
+def test_ansibles_processor_facts_are_not_taken_for_the_topology():
+    # On ARM, Ansible counts every core as a socket (processor_count 4, processor_cores 1).
+    variables = host('pi1', 3794, 4, sockets=4)
+    node, = slurm_conf.slurm_nodes([variables])
+    assert 'sockets' not in node
 
 
 def test_memory_follows_the_sizing_rules_an_explicit_figure_first():
@@ -35,12 +50,13 @@ def test_memory_follows_the_sizing_rules_an_explicit_figure_first():
 
 
 def test_the_conf_has_one_line_per_node_and_a_partition_of_them_all():
-    nodes = slurm_conf.slurm_nodes(pi_cluster())
+    nodes = slurm_conf.slurm_nodes(pi_cluster(), [None, PI4_SLURMD])
     text = slurm_conf.slurm_conf(nodes, nodes[0], cluster='Home', partition='pis')
     lines = text.splitlines()
     assert 'ClusterName=home' in lines and 'SlurmctldHost=pi1(10.0.0.11)' in lines
+    assert 'NodeName=pi1 NodeAddr=10.0.0.11 CPUs=4 RealMemory=7812 State=UNKNOWN' in lines
     assert 'NodeName=pi2 NodeAddr=10.0.0.12 CPUs=4 Sockets=1 CoresPerSocket=4 ThreadsPerCore=1 '\
-           'RealMemory=3794 State=UNKNOWN' in lines
+           'RealMemory=3792 State=UNKNOWN' in lines
     assert lines[-1] == 'PartitionName=pis Nodes=pi1,pi2,pi5 Default=YES MaxTime=INFINITE State=UP'
     assert 'ProctrackType=proctrack/cgroup' in lines and 'TaskPlugin=task/cgroup,task/affinity' in lines
     assert 'AuthType=auth/munge' in lines and 'SelectTypeParameters=CR_Core_Memory' in lines
@@ -57,9 +73,8 @@ def test_without_cgroups_jobs_are_tracked_by_their_processes():
 
 
 def test_a_topology_that_does_not_add_up_is_left_to_slurm():
-    variables = host('odd', 1000, 4)
-    variables['ansible_facts'].update(processor_count=2, processor_cores=4)
-    node, = slurm_conf.slurm_nodes([variables])
+    # slurmd sees 8 CPUs, but the node's cgroup gives it 4: each CPU counts as a core.
+    node, = slurm_conf.slurm_nodes([host('odd', 1000, 4)], [X86_SLURMD.replace('CoresPerSocket=1', 'CoresPerSocket=4')])
     assert 'sockets' not in node
     assert 'NodeName=odd NodeAddr=odd CPUs=4 RealMemory=1000 State=UNKNOWN' in slurm_conf.slurm_conf([node], node)
 
