@@ -55,6 +55,15 @@ def test_other_processes_of_the_node_are_counted_also_when_they_end_between_samp
     assert report['other_top'] and report['other_top'][0][0] in ('sh', 'timeout'), report
 
 
+def test_slurms_daemons_serve_the_job_and_are_not_counted(tmp_path):
+    # A busy root process named as Slurm's step daemon, which starts and serves a job's ranks.
+    daemon = tmp_path / 'slurmstepd'
+    shutil.copy('/bin/sh', str(daemon))
+    report = watch(tmp_path, "'%s' -c '%s' &" % (daemon, BUSY))
+    assert report['other_cpu_seconds'] / report['measured_seconds'] < 0.15, report
+    assert not [name for name, _ in report['other_top'] if name == 'slurmstepd'], report
+
+
 def load_sampler():
     spec = importlib.util.spec_from_file_location('picluster_hpl_conditions', SAMPLER)
     module = importlib.util.module_from_spec(spec)

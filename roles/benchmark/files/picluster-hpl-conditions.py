@@ -77,9 +77,11 @@ def throttled(command):
 
 
 # What each process is to the benchmark: its own (the benchmark user's: the ranks, MPI's
-# daemons), left out (this sampler, and the kernel's threads, which serve the ranks'
-# messages as much as anything), or another's.
+# daemons; and Slurm's, which start and serve a job's ranks as root), left out (this
+# sampler, and the kernel's threads, which serve the ranks' messages as much as anything),
+# or another's.
 MINE, LEFT_OUT, OTHER = 'mine', 'left out', 'other'
+LAUNCHERS = ('slurmstepd', 'slurmd', 'slurmctld')
 
 
 def processes(uid):
@@ -98,7 +100,7 @@ def processes(uid):
             started = int(fields[19])
         except (IOError, OSError, ValueError, IndexError):
             continue
-        kind = MINE if owner == uid else LEFT_OUT if pid in (me, 2) or parent == 2 else OTHER
+        kind = MINE if owner == uid or comm in LAUNCHERS else LEFT_OUT if pid in (me, 2) or parent == 2 else OTHER
         found[pid] = (comm, cpu / float(TICK), children / float(TICK), kind, parent, started)
     return found
 
