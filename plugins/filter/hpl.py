@@ -11,23 +11,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.picluster.hpl.plugins.plugin_utils.filter_errors import filter_errors
 from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat as hpl_dat_core
 from ansible_collections.picluster.hpl.plugins.module_utils import bench, hpl_output, sizing, top500, tuning
 
 
-def _filter_errors(function):
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except (sizing.HplInputError, hpl_dat_core.HplDatError, ValueError, TypeError) as exc:
-            raise AnsibleFilterError('%s: %s' % (function.__name__, exc))
-    wrapper.__name__ = function.__name__
-    wrapper.__doc__ = function.__doc__
-    return wrapper
-
-
-@_filter_errors
+@filter_errors
 def hpl_problem_size(nodes, memory_fraction=0.8, nb=None, blas=None, max_n=None,
                      max_seconds=None, expected_gflops=None):
     """Nodes -> N, by the same rules as the hpl_params module."""
@@ -36,25 +25,25 @@ def hpl_problem_size(nodes, memory_fraction=0.8, nb=None, blas=None, max_n=None,
                              expected_gflops=expected_gflops)['n']
 
 
-@_filter_errors
+@filter_errors
 def hpl_grid(ranks, shape='square'):
     """Ranks -> [P, Q]."""
     return sizing.hpl_grid(ranks, shape)
 
 
-@_filter_errors
+@filter_errors
 def hpl_nodes(hosts):
     """hostvars of the cluster's hosts -> the nodes list hpl_params takes."""
     return sizing.nodes_from_hostvars(hosts)
 
 
-@_filter_errors
+@filter_errors
 def hpl_parse_output(text):
     """HPL or hpcc output text -> results, summary, errors (and hpcc)."""
     return hpl_output.parse_hpl_output(text)
 
 
-@_filter_errors
+@filter_errors
 def hpl_dat(params, hpcc=False, ptrans_ns=None, ptrans_nbs=None):
     """HPL.dat parameters -> HPL.dat text (hpcc=true: hpccinf.txt)."""
     if hpcc:
@@ -62,13 +51,13 @@ def hpl_dat(params, hpcc=False, ptrans_ns=None, ptrans_nbs=None):
     return hpl_dat_core.render_hpl_dat(params)
 
 
-@_filter_errors
+@filter_errors
 def top500_rank(gflops):
     """GFLOPS -> rank on every TOP500 list."""
     return top500.top500_rank(gflops)
 
 
-@_filter_errors
+@filter_errors
 def hpl_tune_step(rows, stage, ranks, n, spent_seconds=0.0, budget_seconds=None, overhead_seconds=0.0):
     """Result rows so far -> what a tuning stage runs next (its HPL.dat parameters)."""
     if stage not in dict(tuning.STAGES):
@@ -78,14 +67,14 @@ def hpl_tune_step(rows, stage, ranks, n, spent_seconds=0.0, budget_seconds=None,
                        overhead_seconds=float(overhead_seconds or 0))
 
 
-@_filter_errors
+@filter_errors
 def hpl_tune_result(rows):
     """Result rows -> the best one that passed, and it as the benchmark role's options."""
     winner = tuning.best(list(rows or []))
     return {'winner': winner, 'vars': tuning.tuned_vars(winner) if winner else None}
 
 
-@_filter_errors
+@filter_errors
 def hpl_cluster_id(hosts, hostvars):
     """The cluster's hosts -> what a tuning holds for: the nodes, and the MPI, BLAS (with the
     kernel each node runs) and HPL installed on them."""
@@ -100,13 +89,13 @@ def hpl_cluster_id(hosts, hostvars):
             'hpl': each('hpl_installed', ('method', 'version'))}
 
 
-@_filter_errors
+@filter_errors
 def hpl_bench_plan(what, n=None, ranks=None, row=None, repeats=1, sweep='full', memory_bytes=None):
     """What one run of the side-by-side benchmark runs: its HPL.dat parameters."""
     return bench.plan(what, n, ranks, row, repeats, sweep, memory_bytes)
 
 
-@_filter_errors
+@filter_errors
 def hpl_bench_rounds(plans, repeats=1):
     """``{method: HPL.dat parameters}`` -> ``[[method, parameters], ...]`` in the order the
     side-by-side runs go: every method once a round, each round starting one method later."""
@@ -115,7 +104,7 @@ def hpl_bench_rounds(plans, repeats=1):
     return bench.rounds(plans, repeats)
 
 
-@_filter_errors
+@filter_errors
 def hpl_bench_table(runs, dgemm_gflops=None, meta=None):
     """The rows each method measured -> the side-by-side benchmark's table and document."""
     if not isinstance(runs, dict):

@@ -11,41 +11,29 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
-from ansible_collections.picluster.hpl.plugins.module_utils import sizing
+from ansible_collections.picluster.hpl.plugins.plugin_utils.filter_errors import filter_errors
 from ansible_collections.picluster.hpl.plugins.module_utils import slurm as core
 
 
-def _filter_errors(function):
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except (sizing.HplInputError, core.SlurmConfError, ValueError, TypeError) as exc:
-            raise AnsibleFilterError('%s: %s' % (function.__name__, exc))
-    wrapper.__name__ = function.__name__
-    wrapper.__doc__ = function.__doc__
-    return wrapper
-
-
-@_filter_errors
+@filter_errors
 def slurm_nodes(hosts, hardware=None):
     """hostvars of the cluster's hosts (and what slurmd -C printed on each) -> the nodes of slurm.conf."""
     return core.slurm_nodes(hosts, hardware)
 
 
-@_filter_errors
+@filter_errors
 def slurm_conf(nodes, controller, cluster='picluster', partition='cluster', cgroup=True, bind=True):
     """slurm_nodes' nodes and the controller's -> the text of slurm.conf."""
     return core.slurm_conf(nodes, controller, cluster=cluster, partition=partition, cgroup=cgroup, bind=bind)
 
 
-@_filter_errors
+@filter_errors
 def slurm_down(lines, names):
     """sinfo's lines and the node names -> a sentence for each node that does not take jobs."""
     return core.down_nodes(lines, names)
 
 
-@_filter_errors
+@filter_errors
 def slurm_job(text):
     """scontrol show job --oneliner text -> the job's record, or None."""
     return core.job(text)
