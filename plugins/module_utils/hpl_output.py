@@ -49,15 +49,22 @@ _LOST_A_NODE = "mpirun lost a node during the run: check that every node is up, 
 # and what to do. Slurm writes "*** JOB 7 ON pi1 CANCELLED AT <time> [DUE TO ...] ***" (and the
 # same of each step, "STEP 7.0", which says nothing more).
 _SLURM_CANCELLED = r'\*\*\* JOB (\S+) ON \S+ CANCELLED AT \S+'
+# How a Slurm job ended early, by its state in Slurm's record: the reason and what to say
+# ({0}: the job's id). The output's own lines say the same (below), as the record may be gone.
+SLURM_JOB_ENDS = {
+    'TIMEOUT': ('timeout', "Slurm stopped job {0} at its time limit (benchmark_timeout): raise it, or ask for a "
+                           "smaller N"),
+    'CANCELLED': ('job_cancelled', "Slurm cancelled job {0} before it ended (scancel, or a higher-priority job)"),
+    'NODE_FAIL': ('daemon_lost', "Slurm ended job {0} when a node failed: check that every node is up, powered and "
+                                 "on the network"),
+    'OUT_OF_MEMORY': ('rank_killed', "Slurm killed job {0} for want of memory: lower benchmark_memory_fraction"),
+}
 _MPI_FAILURES = (
-    ('timeout', re.compile(_SLURM_CANCELLED + r' DUE TO TIME LIMIT'),
-     "Slurm stopped job {0} at its time limit (benchmark_timeout): raise it, or ask for a smaller N"),
+    ('timeout', re.compile(_SLURM_CANCELLED + r' DUE TO TIME LIMIT'), SLURM_JOB_ENDS['TIMEOUT'][1]),
     ('daemon_lost', re.compile(r'srun: error: Node failure on (\S+)'),
      "Slurm lost node {0} during the run: check that it is up, powered and on the network"),
-    ('daemon_lost', re.compile(_SLURM_CANCELLED + r' DUE TO NODE FAIL'),
-     "Slurm ended job {0} when a node failed: check that every node is up, powered and on the network"),
-    ('job_cancelled', re.compile(_SLURM_CANCELLED),
-     "Slurm cancelled job {0} before it ended (scancel, or a higher-priority job)"),
+    ('daemon_lost', re.compile(_SLURM_CANCELLED + r' DUE TO NODE FAIL'), SLURM_JOB_ENDS['NODE_FAIL'][1]),
+    ('job_cancelled', re.compile(_SLURM_CANCELLED), SLURM_JOB_ENDS['CANCELLED'][1]),
     ('rank_killed', re.compile(r'Detected (\d+) oom[-_]kill events?'),
      "Slurm saw {0} rank(s) killed for want of memory: lower benchmark_memory_fraction"),
     ('rank_killed', re.compile(r'srun: error: (\S+): tasks? ([\d,-]+): Killed'),

@@ -165,21 +165,11 @@ def run_faults(run, faults):
     return found
 
 
-# The end of a Slurm job that the output may not show (Slurm's own line can be lost with
-# the node that would have written it), and the reason it stands for.
-_JOB_ENDS = {
-    'TIMEOUT': ('timeout', "Slurm stopped job {0} at its time limit (benchmark_timeout): raise it, or ask for a "
-                           "smaller N"),
-    'CANCELLED': ('job_cancelled', "Slurm cancelled job {0} before it ended (scancel, or a higher-priority job)"),
-    'NODE_FAIL': ('daemon_lost', "Slurm ended job {0} when a node failed: check that every node is up, powered and "
-                                 "on the network"),
-    'OUT_OF_MEMORY': ('rank_killed', "Slurm killed job {0} for want of memory: lower benchmark_memory_fraction"),
-}
-
-
 def _job_faults(job, faults):
     """The fault a Slurm job's end stands for, unless one of its reason is known already."""
-    reason, message = _JOB_ENDS.get((job or {}).get('state'), (None, None))
+    # The end of a Slurm job that the output may not show (Slurm's own line can be lost with
+    # the node that would have written it).
+    reason, message = hpl_output.SLURM_JOB_ENDS.get((job or {}).get('state'), (None, None))
     if reason is None or any(fault['reason'] == reason for fault in faults):
         return []
     return [{'reason': reason, 'message': message.format(job['job_id'])}]
