@@ -262,6 +262,13 @@ def test_slurm_has_every_node_idle_in_one_partition():
     assert [int(fields[4]) for fields in nodes] == [2048, 2048, 1024]
 
 
+def test_slurmctld_runs_on_the_controller_alone():
+    # converge had pi2 as the controller first, then pi1 (the default).
+    state = {node: docker(node, 'systemctl', 'is-active', 'slurmctld').stdout.strip() for node in NODES}
+    enabled = docker('pi2', 'systemctl', 'is-enabled', 'slurmctld').stdout.strip()
+    assert (state, enabled) == ({'pi1': 'active', 'pi2': 'inactive', 'pi3': 'inactive'}, 'disabled')
+
+
 def test_one_munge_key_the_munge_users_alone():
     keys = set()
     for node in NODES:
