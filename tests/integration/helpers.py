@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import jsonschema
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'fixtures')
@@ -21,6 +23,21 @@ EXAMPLES_NOT_RUN = {'pi_image', 'sd_card_write', 'netboot_eeprom', 'blas_kernel'
 LOCAL_INVENTORY = (
     'cluster:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
     '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n')
+
+
+with open(os.path.join(ROOT, 'schemas', 'hpl_results.schema.json')) as handle:
+    SCHEMA = json.load(handle)
+
+
+def documents(directory):
+    """The results documents in ``directory``, oldest first, each checked against the schema."""
+    docs = []
+    for path in sorted(glob.glob(os.path.join(str(directory), 'hpl-*.json'))):
+        with open(path) as handle:
+            doc = json.load(handle)
+        jsonschema.validate(doc, SCHEMA)
+        docs.append(doc)
+    return docs
 
 
 def key_value(value):

@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 
-import jsonschema
 import pytest
 import yaml
 from PIL import Image
@@ -26,7 +25,7 @@ from PIL import Image
 from ansible_collections.picluster.hpl.plugins.module_utils import bench, blas_kernel, hpl_dat, results
 from ansible_collections.picluster.hpl.plugins.module_utils import sizing as sizing_core
 import browser
-from helpers import ROOT, ansible_env, install_built_collection, key_value, run, vcgencmd_stand_in
+from helpers import ROOT, ansible_env, documents, install_built_collection, key_value, run, vcgencmd_stand_in
 from report_fixtures import run_document, write_results
 
 pytestmark = pytest.mark.slow
@@ -34,18 +33,6 @@ INSTALL = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'install.yml')
 INSTALL_PLAYS = ('Prepare the nodes', 'MPI from the distribution', 'BLAS from the distribution',
                  "HPL, built or from Debian's hpcc")
 MULTIARCH = {'x86_64': 'x86_64-linux-gnu', 'aarch64': 'aarch64-linux-gnu'}[os.uname().machine]
-with open(os.path.join(ROOT, 'schemas', 'hpl_results.schema.json')) as handle:
-    SCHEMA = json.load(handle)
-
-
-def documents(directory):
-    docs = []
-    for path in sorted(glob.glob(os.path.join(str(directory), 'hpl-*.json'))):
-        with open(path) as handle:
-            doc = json.load(handle)
-        jsonschema.validate(doc, SCHEMA)
-        docs.append(doc)
-    return docs
 
 
 def playbook(args, results_dir, collections_dir, json_output=False):

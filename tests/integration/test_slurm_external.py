@@ -1,8 +1,8 @@
 """HPL as a job of a Slurm cluster the collection did not set up, with MPICH.
 
-Two containers of this machine's own architecture (scripts/base-image --arch, no
-emulation) get Slurm as an admin would set it up by hand: its own cluster name, a default
-partition called ``debug``, the nodes written as a range, no ``slurm`` role. Then
+Two containers of this machine's own architecture (scripts/nodes, no emulation) get Slurm
+as an admin would set it up by hand: its own cluster name, a default partition called
+``debug``, the nodes written as a range, no ``slurm`` role. Then
 ``site.yml -e benchmark_launcher=slurm`` with MPICH, whose ranks srun starts through PMI-2,
 and xhpl built from Debian's hpcc source against it. The launcher's checks are run against
 the same cluster: a drained node, and a benchmark user with another uid on one node.
@@ -14,15 +14,12 @@ import subprocess
 
 import pytest
 
-from helpers import ROOT, ansible_env, run
-from test_site import documents
+from helpers import ROOT, ansible_env, documents, run
 
 pytestmark = pytest.mark.slow
 
 NODES = ('ext1', 'ext2')
 NETWORK = 'picluster-external'
-CACHE = os.environ.get('PICLUSTER_CACHE') or os.path.join(
-    os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'picluster')
 SLURM_CONF = '''ClusterName=lab
 SlurmctldHost=ext1
 AuthType=auth/munge
@@ -49,28 +46,9 @@ def on(node, script, stdin=None):
     return sh('docker', 'exec', '-i', node, 'sh', '-ec', script, stdin=stdin)
 
 
-def remove():
-    subprocess.run(['docker', 'rm', '-f'] + list(NODES), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=False)
-    subprocess.run(['docker', 'network', 'rm', NETWORK], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=False)
-
-
-def boot(arch):
-    """The two nodes, booted as scripts/scaling boots its nodes."""
-    image = sh(os.path.join(ROOT, 'scripts', 'base-image'), '--arch', arch, '--print-tag').strip().splitlines()[-1]
-    sh('docker', 'network', 'create', NETWORK)
-    for node in NODES:
-        archives = os.path.join(CACHE, 'apt-external-' + arch, node)
-        os.makedirs(archives, exist_ok=True)
-        sh('docker', 'run', '-d', '--name', node, '--hostname', node, '--network', NETWORK,
-           '--cap-add', 'SYS_ADMIN', '--cgroupns=host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw',
-           '--tmpfs', '/run', '--tmpfs', '/run/lock', '--memory', '1g',
-           '-v', archives + ':/var/cache/apt/archives',
-           '-v', os.path.join(CACHE, 'apt-lists-' + arch, 'lists') + ':/var/lib/apt/lists.host:ro', image)
-    for node in NODES:
-        on(node, 'for _ in $(seq 120); do systemctl is-system-running | grep -Eq "^(running|degraded)$" && exit 0;'
-                 ' sleep 1; done; exit 1')
+def nodes(*command):
+    """scripts/nodes up ARCH NETWORK NODE..., or down NETWORK NODE..."""
+    return sh(os.path.join(ROOT, 'scripts', 'nodes'), *command)
 
 
 def slurm_by_hand():
@@ -91,11 +69,8 @@ def slurm_by_hand():
 
 @pytest.fixture(scope='module')
 def cluster(tmp_path_factory):
-    sh(os.path.join(ROOT, 'scripts', 'docker-setup'))
-    arch = sh('dpkg', '--print-architecture').strip()
-    remove()
     try:
-        boot(arch)
+        nodes('up', sh('dpkg', '--print-architecture').strip(), NETWORK, *NODES)
         slurm_by_hand()
         inventory = tmp_path_factory.mktemp('external') / 'inventory.yml'
         inventory.write_text(json.dumps({'cluster': {
@@ -105,7 +80,7 @@ def cluster(tmp_path_factory):
                      'benchmark_poll': 3}}}))
         yield inventory
     finally:
-        remove()
+        nodes('down', NETWORK, *NODES)
 
 
 def site(inventory, results_dir, *args):
