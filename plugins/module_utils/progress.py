@@ -136,6 +136,15 @@ def duration(seconds):
     return '%d h %02d min' % (seconds // 3600, seconds % 3600 // 60)
 
 
+def elapsed_text(elapsed, expected=None):
+    """``4 min 10 s gone``, or against what was expected: ``4 min 10 s of about 3 min 00 s,
+    longer than expected``."""
+    if not expected:
+        return '%s gone' % duration(elapsed)
+    text = '%s of about %s' % (duration(elapsed), duration(expected))
+    return text + ', longer than expected' if elapsed > 1.5 * expected else text
+
+
 def progress_text(line):
     """The wait's ``hpl-progress`` line in words, or None when ``line`` holds none:
     ``hpl-progress elapsed=S tests=T done=D [expected=E] [HPL's last progress report]``."""
@@ -155,9 +164,4 @@ def progress_text(line):
         column_share = float(report.group(2)) / 100.0
         parts.append('%.0f %% of its work, %.4g GFLOPS so far' % (
             100.0 * (1 - (1 - column_share) ** 3), float(report.group(3))))
-    gone = '%s gone' % duration(elapsed)
-    if expected:
-        gone = '%s of about %s' % (duration(elapsed), duration(expected))
-        if elapsed > 1.5 * expected:
-            gone += ', longer than expected'
-    return 'HPL running: %s' % ', '.join(parts + [gone])
+    return 'HPL running: %s' % ', '.join(parts + [elapsed_text(elapsed, expected)])
