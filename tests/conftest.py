@@ -45,12 +45,14 @@ def read_fixture(*parts):
 # test_site.py changes the machine's packages and must never run beside itself) and
 # --no-loadscope-reorder, so files are handed out in this order: the cluster scenario
 # first (one worker spends the run on it, with only the quick unit tests queued behind),
-# every other file on the other worker, the network boot scenario last.
+# every other file on the other worker, the network boot scenario and ATLAS's nodes last
+# (whichever worker is free first takes them).
 def _order(item):
     name = os.path.basename(str(item.path))
     if name == 'test_molecule_cluster.py':
         return 0
-    return 1 if 'unit' in item.path.parts else 3 if name == 'test_molecule_netboot.py' else 2
+    last = {'test_molecule_netboot.py': 3, 'test_atlas_tuned.py': 4}
+    return 1 if 'unit' in item.path.parts else last.get(name, 2)
 
 
 def pytest_collection_modifyitems(items):

@@ -89,7 +89,8 @@ class CallbackModule(CallbackBase):
             self._record_run(host, facts[RUN_FACT])
 
     def v2_runner_retry(self, result):
-        text = progress_text(to_text(result._result.get('stdout') or ''))
+        # A running HPL's hpl-progress line, or a module's own (picluster.hpl.atlas_build's).
+        text = progress_text(to_text(result._result.get('stdout') or '')) or result._result.get('progress')
         if text:
             self._display.display('%s: %s' % (result._host.get_name(), text))
 

@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from ansible_collections.picluster.hpl.plugins.plugin_utils.filter_errors import filter_errors
 from ansible_collections.picluster.hpl.plugins.module_utils import hpl_dat as hpl_dat_core
-from ansible_collections.picluster.hpl.plugins.module_utils import bench, hpl_output, sizing, top500, tuning
+from ansible_collections.picluster.hpl.plugins.module_utils import atlas, bench, hpl_output, sizing, top500, tuning
 
 
 @filter_errors
@@ -115,6 +115,14 @@ def hpl_bench_table(runs, dgemm_gflops=None, meta=None):
     return bench.table(runs, None if dgemm_gflops is None else float(dgemm_gflops), meta)
 
 
+@filter_errors
+def atlas_expected(records, parts):
+    """The cache's build records and a node's key parts -> seconds its build should take."""
+    if not isinstance(parts, dict):
+        raise TypeError('expected the key parts of picluster.hpl.atlas_build (cpu, arch, ...), got %r' % (parts,))
+    return atlas.expected_seconds(list(records or []), parts.get('cpu'), parts.get('arch'))
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -130,4 +138,5 @@ class FilterModule(object):
             'hpl_bench_plan': hpl_bench_plan,
             'hpl_bench_rounds': hpl_bench_rounds,
             'hpl_bench_table': hpl_bench_table,
+            'atlas_expected': atlas_expected,
         }

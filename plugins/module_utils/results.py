@@ -74,7 +74,7 @@ def _blas_kernel(fact):
     """What the node entry keeps of the picluster_hpl_blas fact (picluster.hpl.blas_kernel)."""
     if not fact:
         return None
-    keep = ('name', 'kernel', 'source', 'library_kernel', 'reason', 'dgemm_gflops', 'emulated', 'decided')
+    keep = ('name', 'kernel', 'source', 'library_kernel', 'reason', 'dgemm_gflops', 'emulated', 'decided', 'build')
     return dict((key, fact.get(key)) for key in keep)
 
 

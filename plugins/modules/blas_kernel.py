@@ -73,6 +73,12 @@ options:
     description: Compare the kernels again even when O(cache) keeps an answer, and keep the new one.
     type: bool
     default: false
+  build:
+    description:
+      - ATLAS only, which build the library is, recorded in the fact as C(build) - C({kind generic}),
+        or C({kind tuned, key, built, node}) for ATLAS tuned on the board (the picluster.hpl.blas
+        role's C(blas_atlas_build=tuned)), whose kernel is then C(tuned).
+    type: dict
 '''
 
 EXAMPLES = r'''
@@ -108,6 +114,7 @@ ansible_facts:
           kernel as measured on this run.
         - C(decided) - the day C(auto) compared the kernels and kept the answer in O(cache), or null.
         - C(processor) - the processor every DGEMM ran on, on a CPU whose cores differ (else null).
+        - C(build) - ATLAS only, O(build) as given (generic, or tuned with its key and build date), else null.
       type: dict
       returned: always
       sample:
@@ -290,7 +297,8 @@ def main():
                            kernel=dict(type='str', default='auto'),
                            dgemm_n=dict(type='int', default=1000),
                            cache=dict(type='path'),
-                           remeasure=dict(type='bool', default=False)),
+                           remeasure=dict(type='bool', default=False),
+                           build=dict(type='dict')),
         supports_check_mode=True,
     )
     params = module.params
@@ -307,13 +315,17 @@ def main():
     own = node_setting(variable) if variable else None
     setting = params['kernel'] if variable and not emulated else 'library'
     chosen, library, probes, measured, record, changed = answer(module, params, cpu, variable, own, setting)
-    if params['name'] == 'atlas':
+    build = params['build'] if params['name'] == 'atlas' else None
+    if build and build.get('kind') == 'tuned':
+        chosen.update(kernel='tuned', reason='ATLAS tuned on this board model (%s, built %s on %s)'
+                      % (build.get('key'), build.get('built'), build.get('node')))
+    elif params['name'] == 'atlas':
         chosen.update(kernel='generic', reason="ATLAS names no kernel: Debian's libatlas3-base is its generic build")
     fact = dict(chosen, name=params['name'], library_kernel=library.get('corename'), config=library.get('config'),
                 library_dgemm_gflops=library.get('dgemm_gflops'),
                 dgemm_correct=measured.get('dgemm_correct'), dgemm_gflops=measured.get('dgemm_gflops'),
                 emulated=bool(emulated), probes=probes, decided=(record or {}).get('decided'),
-                processor=params['processor'])
+                processor=params['processor'], build=build)
     if emulated:
         fact['reason'] = '%s; emulated: nothing measured' % chosen['reason']
     module.exit_json(changed=changed, ansible_facts=dict(picluster_hpl_blas=fact))

@@ -19,7 +19,7 @@ PLUGIN_DOCS = {'module': 'modules/*.py', 'filter': 'filter/*.yml', 'callback': '
 # tests/integration/test_site.py, after the blas role installed it), or a directory of
 # results (hpl_report: test_collection.py, from the installed collection): not run as
 # examples.
-EXAMPLES_NOT_RUN = {'pi_image', 'sd_card_write', 'netboot_eeprom', 'blas_kernel', 'hpl_report'}
+EXAMPLES_NOT_RUN = {'pi_image', 'sd_card_write', 'netboot_eeprom', 'blas_kernel', 'hpl_report', 'atlas_build'}
 LOCAL_INVENTORY = (
     'cluster:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
     '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n')
