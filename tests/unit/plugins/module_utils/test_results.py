@@ -277,3 +277,17 @@ def test_a_slurm_jobs_exit_that_nothing_explains_is_named_as_the_jobs():
     doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1'], 'rc': 1,
                     'command': 'sbatch --wait --parsable job.sh'})
     assert doc['errors'] == ['the Slurm job exited with 1: see its output']
+
+
+def test_each_node_records_which_atlas_it_ran():
+    tuned = {'kind': 'tuned', 'key': 'arm64-bookworm-atlas3.10.3-13-arm-0x41-0xd08', 'built': '2026-11-02T07:00:00Z',
+             'node': 'pi1'}
+    facts = {name: {'ansible_architecture': 'aarch64',
+                    'picluster_hpl_blas': {'name': 'atlas', 'kernel': kernel, 'source': 'library', 'reason': 'ATLAS',
+                                           'emulated': False, 'build': build}}
+             for name, kernel, build in (('pi1', 'tuned', tuned), ('pi2', 'generic', {'kind': 'generic'}))}
+    doc = document({'output': read_fixture('hpl', 'single_passed.out'), 'hosts': ['pi1', 'pi2']},
+                   dict((name, results.node_from_facts(name, fact)) for name, fact in facts.items()))
+    assert [node['blas_kernel']['build'] for node in doc['nodes']] == [tuned, {'kind': 'generic'}]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(dict(doc, nodes=[dict(doc['nodes'][0], blas_kernel={'build': {'kind': 'fast'}})]), SCHEMA)
