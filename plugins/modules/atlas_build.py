@@ -108,6 +108,14 @@ version:
   description: The ATLAS package version the key holds for (the installed libatlas3-base's).
   returned: with O(state=query)
   type: str
+source_version:
+  description: The version of the source package it was built from, which C(apt-get source) asks for.
+  returned: with O(state=query)
+  type: str
+previous_reason:
+  description: With O(state=started), why the last build failed when it ended while no play waited for it; its log is kept as C(build.log.1).
+  returned: with O(state=started)
+  type: str
 installed:
   description: The tuned build the node runs (O(marker)'s C(key), C(built), C(node)), or null.
   returned: with O(state=query)
@@ -162,6 +170,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -186,15 +195,20 @@ def command(module, argv):
 
 
 def node_key(module):
-    cpu = atlas.cpu_id(read('/proc/cpuinfo', ''))
+    try:
+        cpu = atlas.cpu_id(read('/proc/cpuinfo', ''))
+    except ValueError as exc:
+        module.fail_json(msg='atlas_build: %s' % exc)
     arch = command(module, ['dpkg', '--print-architecture'])
     release = dict(line.split('=', 1) for line in read('/etc/os-release', '').splitlines()
                    if '=' in line).get('VERSION_CODENAME', '').strip('"')
-    rc, version, dummy = module.run_command(['dpkg-query', '--showformat=${Version}', '--show', 'libatlas3-base'])
-    if rc != 0 or not version.strip():
+    rc, versions, dummy = module.run_command(['dpkg-query', '--showformat=${Version} ${source:Version}', '--show',
+                                              'libatlas3-base'])
+    if rc != 0 or len(versions.split()) != 2:
         module.fail_json(msg='atlas_build: libatlas3-base is not installed: install the generic package first')
-    parts = dict(cpu=cpu, arch=arch, release=release or 'unknown', version=version.strip())
-    return atlas.cache_key(**parts), parts
+    version, source = versions.split()
+    parts = dict(cpu=cpu, arch=arch, release=release or 'unknown', version=version)
+    return atlas.cache_key(**parts), parts, source
 
 
 def installed(params):
@@ -228,8 +242,10 @@ def where(params, key, running=False):
     log = read(os.path.join(work, 'build.log'), '')
     started = read(os.path.join(work, 'started'))
     started = int(started) if started and started.strip().isdigit() else None
-    status = read(os.path.join(work, 'status.json'))
-    status = json.loads(status) if status else None
+    try:
+        status = json.loads(read(os.path.join(work, 'status.json')) or 'null')
+    except ValueError:
+        status = None
     failed = not running and started is not None and (not status or status.get('result') != 'success')
     deb = os.path.join(work, status['deb']) if not failed and status and status.get('deb') else None
     return dict(key=key, log=os.path.join(work, 'build.log'), started=started,
@@ -241,7 +257,9 @@ def where(params, key, running=False):
 def start(module, params):
     key = params['key']
     work = os.path.join(params['dir'], key)
-    for name in ['build.log', 'status.json', 'started'] + glob.glob(os.path.join(work, '*.deb')):
+    if os.path.exists(os.path.join(work, 'build.log')):
+        os.rename(os.path.join(work, 'build.log'), os.path.join(work, 'build.log.1'))
+    for name in ['status.json', 'started'] + glob.glob(os.path.join(work, '*.deb')):
         path = os.path.join(work, name)
         if os.path.exists(path):
             os.remove(path)
@@ -274,10 +292,13 @@ def main():
     params = module.params
     running, running_key = unit(module)
     if params['state'] == 'query':
-        key, parts = node_key(module)
-        module.exit_json(changed=False, parts=parts, version=parts['version'], installed=installed(params),
+        key, parts, source = node_key(module)
+        module.exit_json(changed=False, parts=parts, version=parts['version'], source_version=source,
+                         installed=installed(params),
                          running=running, running_key=running_key, **where(params, key, running and running_key == key))
     key = params['key']
+    if not re.match(r'^[A-Za-z0-9.+_-]+$', key) or key.startswith('.'):
+        module.fail_json(msg='atlas_build: %r is no key of picluster.hpl.atlas_build (state=query gives it)' % key)
     if running and running_key != key:
         module.fail_json(msg='atlas_build: the build of %s runs on this node (%s); wait for it to end, or stop it '
                              '(systemctl stop %s)' % (running_key, UNIT, UNIT), running_key=running_key)
@@ -287,7 +308,7 @@ def main():
         starts = not running and not found['deb']
         if starts and not module.check_mode:
             start(module, params)
-            found = where(params, key, True)
+            found = dict(where(params, key, True), previous_reason=found['reason'])
         module.exit_json(changed=starts, attached=running, running=running or starts,
                          running_key=key if running or starts else None, **found)
     deadline = time.time() + max(params['wait'], 0)

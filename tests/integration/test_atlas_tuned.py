@@ -4,7 +4,8 @@ Two containers of this machine's own architecture (scripts/nodes): the same CPU,
 The build really runs, by Debian's recipe, in its transient unit: it waits for the dpkg
 lock this test holds (as an unattended upgrade would) while a play with no time to wait
 leaves it running, and a second play re-attaches to it; then it is stopped, as a user
-would, and the generic package stays. (Left to go on, it fails here at ATLAS's source,
+would, and the generic package stays; the next play builds again and says how the last
+build ended. (Left to go on, it fails here at ATLAS's source,
 which the archive these machines reach does not serve; a tuned build takes hours.) So the
 cache is given a package (the archive's own libatlas3-base, standing for a build copied
 from another controller) for the nodes to install, held, in the generic one's place.
@@ -89,6 +90,15 @@ def selected(node):
     return on(node, 'readlink /etc/alternatives/libblas.so.3-*; apt-mark showhold').split()
 
 
+def hold_dpkg_lock(node):
+    """apt's own lock (fcntl, as apt and dpkg take it: flock(1) would not stop them), held
+    in a unit of its own until the test stops it."""
+    on(node, "systemd-run --unit=hold-dpkg-lock /usr/bin/python3 -c 'import apt_pkg, time; apt_pkg.init(); "
+             "apt_pkg.pkgsystem_lock(); time.sleep(900)'")
+    on(node, 'for _ in $(seq 50); do python3 -c "import apt_pkg; apt_pkg.init(); apt_pkg.pkgsystem_lock()" '
+             '2>/dev/null || exit 0; sleep 0.1; done; exit 1')
+
+
 def unit_started(node):
     return on(node, 'systemctl show --property=ExecMainStartTimestampMonotonic --property=ActiveState'
                     ' picluster-atlas-build.service')
@@ -104,7 +114,7 @@ def test_the_generic_package_is_recorded_as_generic(cluster):
 
 def test_a_build_outlives_the_play_and_a_second_play_reattaches(cluster):
     # The dpkg lock held, as by an unattended upgrade: the build waits in its first step.
-    on('atl1', 'systemd-run --unit=hold-dpkg-lock flock /var/lib/dpkg/lock-frontend sleep 900')
+    hold_dpkg_lock('atl1')
     first = play(cluster, '-e', 'blas_atlas_build=tuned', '-e', 'blas_atlas_wait=0')
     assert first.returncode != 0
     assert 'ATLAS is still building on atl1' in first.stdout and 'run the play again' in first.stdout
@@ -123,7 +133,8 @@ def test_a_build_outlives_the_play_and_a_second_play_reattaches(cluster):
             time.sleep(0.5)
         assert unit_started('atl1') == started, log.read_text()[-3000:]
         # Stopped, as a user would stop it (or a shutdown would): the play says so, and where.
-        on('atl1', 'systemctl stop picluster-atlas-build.service hold-dpkg-lock')
+        # The build first, then the lock: apt never gets to dpkg.
+        on('atl1', 'systemctl stop picluster-atlas-build.service; systemctl stop hold-dpkg-lock')
         second.wait(timeout=300)
     finally:
         second.kill()
@@ -138,6 +149,16 @@ def test_a_build_outlives_the_play_and_a_second_play_reattaches(cluster):
     assert json.loads(on('atl1', 'cat /var/lib/picluster-hpl/atlas/%s/status.json' % key))['rc'] == 143
     for node in NODES:
         assert len(selected(node)) == 1, 'the generic package stays, unheld'
+
+    # The next run builds again, and says how the last build ended, its log kept beside.
+    hold_dpkg_lock('atl1')
+    try:
+        third = play(cluster, '-e', 'blas_atlas_build=tuned', '-e', 'blas_atlas_wait=0')
+        assert 'The one before it failed: it was stopped (systemctl stop, or a shutdown)' in third.stdout, failed(third)
+        assert 'ATLAS is still building on atl1' in third.stdout, failed(third)
+        assert 'step build-dep' in on('atl1', 'cat /var/lib/picluster-hpl/atlas/%s/build.log.1' % key)
+    finally:
+        on('atl1', 'systemctl stop picluster-atlas-build.service || true; systemctl stop hold-dpkg-lock')
 
 
 def test_a_cached_package_is_installed_held_and_recorded(cluster):

@@ -144,6 +144,7 @@ def test_a_near_miss_is_named_with_the_real_option_once(tmp_path, collections_di
     (['-e', 'benchmark_rpeak_gflops_per_core=-1'], 'benchmark_rpeak_gflops_per_core must be a positive number'),
     (['-e', '{"benchmark_mpirun_args": null}'], 'benchmark_mpirun_args must be a list'),
     (['-e', 'blas_openblas_coretype=Skylake-X'], 'blas_openblas_coretype must be auto, library or an OpenBLAS kernel'),
+    (['-e', 'blas_atlas_build=tuned'], 'blas_atlas_build tuned builds ATLAS, so it needs blas_library atlas (got openblas)'),
 ])
 def test_site_refuses_a_bad_option_of_any_role_before_anything_changes(tmp_path, collections_dir, args, message):
     """The benchmark runs last, but its options are checked first, with every other role's."""
@@ -167,7 +168,8 @@ def test_site_refuses_a_bad_option_of_any_role_before_anything_changes(tmp_path,
         'Check the source settings', 'Check the benchmark user and the governor', 'Check the memory fraction',
         'Check the time budget', 'Check the HPL.dat lists', 'Check the peak and the mpirun arguments',
         'Check the kernel names', 'Check the time budget and the test size', 'Check the hpcc source URL',
-        'Check how long a run may take and how often it is reported on', 'Check the memory budget and the repeats'}
+        'Check how long a run may take and how often it is reported on', 'Check the memory budget and the repeats',
+        'Check the ATLAS build options'}
     assert [play['play']['name'] for play in report['plays']] == ['Prepare the nodes']
 
 
