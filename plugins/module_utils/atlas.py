@@ -34,6 +34,7 @@ ATLAS_STAGE = re.compile(r'^\s*BEGIN STAGE (\d+-\d+-\d+)(?::\s*(.*?))?\s+at\s+\d
 REASONS = (
     re.compile(r'.*cpu throttling.*', re.IGNORECASE),
     re.compile(r'.*ERROR \d+ DURING .*'),
+    re.compile(r'^picluster-atlas-build: error: .*'),
     re.compile(r'^E: .*'),
     re.compile(r'^dpkg-buildpackage: error: .*'),
     re.compile(r'^dpkg-checkbuilddeps: error: .*'),
