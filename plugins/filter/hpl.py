@@ -116,6 +116,20 @@ def hpl_bench_table(runs, dgemm_gflops=None, meta=None):
 
 
 @filter_errors
+def hpl_bench_blas_rounds(names, repeats=1):
+    """BLAS names (bench_blas) -> ``[[name, {library, atlas_build}], ...]`` in the order the runs go."""
+    return bench.blas_rounds(names, repeats)
+
+
+@filter_errors
+def hpl_bench_blas_table(runs, meta=None):
+    """The rows each BLAS measured at one N, NB and grid -> the BLAS comparison's document."""
+    if not isinstance(runs, dict) or not set(runs) <= set(bench.BLAS):
+        raise TypeError('expected a mapping of BLAS (%s) to its runs, got %r' % (', '.join(bench.BLAS), runs))
+    return bench.blas_table(runs, meta)
+
+
+@filter_errors
 def atlas_expected(records, parts):
     """The cache's build records and a node's key parts -> seconds its build should take."""
     if not isinstance(parts, dict):
@@ -138,5 +152,7 @@ class FilterModule(object):
             'hpl_bench_plan': hpl_bench_plan,
             'hpl_bench_rounds': hpl_bench_rounds,
             'hpl_bench_table': hpl_bench_table,
+            'hpl_bench_blas_rounds': hpl_bench_blas_rounds,
+            'hpl_bench_blas_table': hpl_bench_blas_table,
             'atlas_expected': atlas_expected,
         }

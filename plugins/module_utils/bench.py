@@ -38,6 +38,13 @@ REFINE = {'pfacts': list(hpl_dat.FACTS), 'rfacts': list(hpl_dat.FACTS), 'nbmins'
 # What the issue's targets ask of the defaults and the tune pick (share of the sweep's best),
 # and of tuning's time (share of the sweep's).
 TARGETS = {'defaults': 0.97, 'tune': 0.98, 'tune_time': 0.20}
+# The BLAS bench_blas compares at one N, NB and grid, as the blas role's library and ATLAS build.
+BLAS = {
+    'openblas': {'library': 'openblas', 'atlas_build': 'package'},
+    'blis': {'library': 'blis', 'atlas_build': 'package'},
+    'atlas': {'library': 'atlas', 'atlas_build': 'package'},
+    'atlas-tuned': {'library': 'atlas', 'atlas_build': 'tuned'},
+}
 # What a table row shows of the choice it ran.
 SHOWN = ('n', 'nb', 'p', 'q', 'tv', 'bcast', 'depth', 'pfact', 'rfact', 'nbmin')
 
@@ -85,18 +92,75 @@ def plan(what, n=None, ranks=None, row=None, repeats=1, sweep='full', memory_byt
     raise sizing.HplInputError("what must be sweep, refine, repeat or rules, got %r" % (what,))
 
 
-def rounds(plans, repeats):
+def rounds(plans, repeats, known=METHODS):
     """``[[method, parameters], ...]``: ``repeats`` rounds of every method of ``plans``
-    (``{method: HPL.dat parameters}``), in ``METHODS``' order rotated by one each round."""
-    methods = [method for method in METHODS if method in plans]
+    (``{method: HPL.dat parameters}``), in ``known``'s order rotated by one each round."""
+    methods = [method for method in known if method in plans]
     unknown = sorted(set(plans) - set(methods))
     if unknown:
-        raise sizing.HplInputError("%s: not one of %s" % (', '.join(unknown), ', '.join(METHODS)))
+        raise sizing.HplInputError("%s: not one of %s" % (', '.join(unknown), ', '.join(known)))
     order = []
     for count in range(sizing._positive_int(repeats, 'repeats', sizing.MOST['repeats'])):
         shift = count % len(methods) if methods else 0
         order += [[method, plans[method]] for method in methods[shift:] + methods[:shift]]
     return order
+
+
+def blas_rounds(names, repeats):
+    """``[[name, {'library', 'atlas_build'}], ...]``: ``repeats`` rounds of every BLAS of ``names``
+    (of ``BLAS``, in the order given), rotated by one each round, as ``rounds``."""
+    if not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names):
+        raise sizing.HplInputError("bench_blas must list BLAS to compare, of %s, got %r" % (', '.join(BLAS), names))
+    unknown = [name for name in names if name not in BLAS]
+    if unknown or len(set(names)) != len(names):
+        raise sizing.HplInputError("bench_blas lists each of %s once, got %s" % (', '.join(BLAS), ', '.join(names)))
+    return rounds(dict((name, BLAS[name]) for name in names), repeats, known=names)
+
+
+def blas_table(runs, meta=None):
+    """The BLAS comparison's document: ``runs`` maps a name of ``BLAS`` to ``{'rows': [result
+    rows], 'wall_s': seconds, 'blas': the run's BLAS as its results document records it}``,
+    every BLAS run at the same N, NB and grid. Each row's ratios are to the BLAS with the
+    best median: of medians, and the median of each round's ratio (``paired_ratio``)."""
+    rows = []
+    for name, run in runs.items():
+        row = dict(_row(name, run), blas=name)
+        del row['method']
+        row.update(_blas_shown(run.get('blas') or {}))
+        rows.append(row)
+    rated = [row for row in rows if row['gflops_median'] is not None]
+    top = max(rated, key=lambda row: row['gflops_median']) if rated else {'blas': None, 'gflops_median': None}
+    best = top['blas']
+    for row in rows:
+        row['ratio_to_best'] = _ratio(row['gflops_median'], top['gflops_median'])
+        row['ratio_paired'] = paired_ratio(runs[row['blas']].get('rows'), runs[best].get('rows')) if best else None
+    document = dict(meta or {}, rows=rows, best=best)
+    document['markdown'] = blas_markdown(document)
+    return document
+
+
+def _blas_shown(blas):
+    """What a row shows of the BLAS that ran: library, version, kernel, and for ATLAS which build."""
+    build = blas.get('build') or {}
+    return {'library': blas.get('name'), 'version': blas.get('version'), 'kernel': blas.get('kernel'),
+            'atlas_build': build.get('kind'), 'atlas_key': build.get('key'), 'atlas_built': build.get('built')}
+
+
+def blas_markdown(document):
+    """The BLAS comparison as a Markdown table."""
+    lines = ['| BLAS | library | kernel | GFLOPS median | min | max | × best | same round | N | NB | P × Q | wall s |',
+             '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |']
+    for row in document['rows']:
+        library = ' '.join(str(row[key]) for key in ('library', 'version') if row.get(key))
+        if row.get('atlas_build') == 'tuned':
+            library += ' (tuned %s)' % (row.get('atlas_built') or '')
+        grid = '%s × %s' % (row['p'], row['q']) if row.get('p') else ''
+        cells = [row['blas'], library, row.get('kernel') or '']
+        cells += [_cell(row[key], '%.2f') for key in ('gflops_median', 'gflops_min', 'gflops_max')]
+        cells += [_cell(row.get(key), '%.3f') for key in ('ratio_to_best', 'ratio_paired')]
+        cells += [_cell(row.get('n'), '%d'), _cell(row.get('nb'), '%d'), grid, _cell(row.get('wall_s'), '%.0f')]
+        lines.append('| %s |' % ' | '.join(cells))
+    return '\n'.join(lines) + '\n'
 
 
 def _params(ns, at):

@@ -145,6 +145,7 @@ def test_a_near_miss_is_named_with_the_real_option_once(tmp_path, collections_di
     (['-e', '{"benchmark_mpirun_args": null}'], 'benchmark_mpirun_args must be a list'),
     (['-e', 'blas_openblas_coretype=Skylake-X'], 'blas_openblas_coretype must be auto, library or an OpenBLAS kernel'),
     (['-e', 'blas_atlas_build=tuned'], 'blas_atlas_build tuned builds ATLAS, so it needs blas_library atlas (got openblas)'),
+    (['-e', 'bench_blas=atlas,mkl'], 'bench_blas each of openblas, blis, atlas and atlas-tuned at most once (got atlas, mkl)'),
 ])
 def test_site_refuses_a_bad_option_of_any_role_before_anything_changes(tmp_path, collections_dir, args, message):
     """The benchmark runs last, but its options are checked first, with every other role's."""

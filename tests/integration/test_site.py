@@ -22,7 +22,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from ansible_collections.picluster.hpl.plugins.module_utils import bench, blas_kernel, hpl_dat, results
+from ansible_collections.picluster.hpl.plugins.module_utils import atlas, bench, blas_kernel, hpl_dat, results
 from ansible_collections.picluster.hpl.plugins.module_utils import sizing as sizing_core
 import browser
 from helpers import ROOT, ansible_env, documents, install_built_collection, key_value, run, vcgencmd_stand_in
@@ -647,6 +647,60 @@ def test_bench_fast_mode_runs_every_method_and_computes_the_table_from_the_rows(
     # The tune role's winner stays beside the table, out of the inventory.
     assert glob.glob(str(tmp_path / 'bench' / 'bench-*-tuned.yml'))
     assert file_digest(kept) == kept_before
+
+
+def atlas_key():
+    """This machine's key for a tuned ATLAS, as the blas role names it."""
+    version = subprocess.run(['apt-cache', 'show', '--no-all-versions', 'libatlas3-base'], stdout=subprocess.PIPE,
+                             universal_newlines=True, check=True).stdout
+    with open('/proc/cpuinfo') as cpuinfo, open('/etc/os-release') as release:
+        codename = re.search(r'^VERSION_CODENAME=(\S+)', release.read(), re.M).group(1)
+        return atlas.cache_key(atlas.cpu_id(cpuinfo.read()), subprocess.check_output(['dpkg', '--print-architecture'],
+                               universal_newlines=True).strip(), codename, re.search(r'^Version: (\S+)', version, re.M).group(1))
+
+
+def test_bench_blas_runs_each_blas_at_one_size_and_puts_the_clusters_own_back(tmp_path):
+    """./bench with bench_blas: each BLAS, a tuned ATLAS from the cache among them (Debian's
+    generic package standing in for one built on this machine), runs HPL at the same N, NB
+    and grid through an xhpl of its own; the table is theirs; the cluster's BLAS comes back."""
+    key = atlas_key()
+    cached = tmp_path / 'atlas' / key
+    cached.mkdir(parents=True)
+    subprocess.run(['apt-get', 'download', '-q', 'libatlas3-base'], cwd=str(cached), check=True, stdout=subprocess.DEVNULL)
+    (cached / 'build.json').write_text(json.dumps({'key': key, 'node': 'stand-in', 'built': '2026-12-06T05:00:00Z',
+                                                   'seconds': 3600}))
+    started = time.time()
+    result = run([os.path.join(ROOT, 'bench'), '--fast', '-e', 'bench_blas=atlas-tuned,atlas,openblas',
+                  '-e', 'bench_repeats=1', '-e', 'blas_atlas_cache=%s' % (tmp_path / 'atlas')],
+                 ansible_env(os.path.join(ROOT, '.cache', 'collections'), results_dir=tmp_path))
+    assert result.returncode == 0, result.stdout[-5000:]
+    (table_path,) = glob.glob(str(tmp_path / 'bench' / 'bench-blas-*.json'))
+    with open(table_path) as handle:
+        table = json.load(handle)
+    print('bench blas: %.0f s, %s' % (time.time() - started, ', '.join(
+        '%s %.2f' % (row['blas'], row['gflops_median']) for row in table['rows'])))
+    rows = dict((row['blas'], row) for row in table['rows'])
+    assert list(rows) == ['atlas-tuned', 'atlas', 'openblas']
+    assert len(set((row['n'], row['nb'], row['p'], row['q']) for row in table['rows'])) == 1 and table['n'] == rows['atlas']['n']
+    assert (rows['atlas-tuned']['atlas_build'], rows['atlas-tuned']['atlas_key']) == ('tuned', key)
+    assert rows['atlas']['atlas_build'] == 'generic' and rows['openblas']['library'] == 'openblas'
+    # The figures are those of each BLAS's own results document, which names that BLAS.
+    docs = sorted(documents(tmp_path), key=lambda doc: doc['generated_at'])[-3:]
+    for doc, name in zip(docs, ['atlas-tuned', 'atlas', 'openblas']):
+        assert doc['blas']['name'] == rows[name]['library']
+        assert (doc['blas'].get('build') or {}).get('kind') == rows[name]['atlas_build']
+        assert rows[name]['gflops_median'] == [r['gflops'] for r in doc['results']][0]
+    assert rows[table['best']]['ratio_to_best'] == 1.0
+    with open(table_path[:-len('.json')] + '.md') as handle:
+        assert '| atlas-tuned | atlas 3.10.3 (tuned 2026-12-06T05:00:00Z) |' in handle.read()
+    # Each BLAS had an xhpl of its own, linked to it; the cluster's own BLAS is back, nothing held.
+    for name in rows:
+        (xhpl,) = glob.glob('/home/hpl/**/bin/picluster-bench-%s/xhpl' % name, recursive=True)
+        linked = subprocess.check_output(['ldd', xhpl], universal_newlines=True)
+        assert ('/openblas-pthread/' if name == 'openblas' else '/atlas/') + 'libblas.so.3' in linked
+    selected = subprocess.check_output(['sh', '-c', 'readlink /etc/alternatives/libblas.so.3-*; apt-mark showhold'],
+                                       universal_newlines=True).split()
+    assert len(selected) == 1 and selected[0].endswith('/openblas-pthread/libblas.so.3')
 
 
 def test_wrong_checksum_stops_before_anything_is_unpacked(tmp_path, collections_dir, hpl_mirror):

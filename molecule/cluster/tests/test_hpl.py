@@ -25,7 +25,7 @@ def test_xhpl_built_where_chosen_and_only_there(host, choice):
         libraries = host.check_output('ldd %s' % xhpl)
         assert '%s (' % BLAS in libraries  # by path (rpath), whatever the alternative says later
         assert re.search(r'libmpi\.so\.40 => %slibmpi\.so\.40' % SYSTEM_LIB, libraries)
-        record = json.loads(host.file(xhpl.rsplit('/bin/', 1)[0] + '/picluster-build.json').content_string)
+        record = json.loads(host.file(xhpl.rsplit('/bin/', 1)[0] + '/picluster-build-picluster.json').content_string)
         assert record['mpi']['name'] == 'openmpi' and record['blas']['library'] == BLAS
         assert ('patch_sha256' in record) == (method == 'hpcc_source')
         assert host.file(xhpl.rsplit('/bin/', 1)[0] + '/Make.picluster').contains('CC           = /usr/bin/mpicc.openmpi')

@@ -171,3 +171,43 @@ def test_the_paired_ratio_compares_runs_of_the_same_round():
     # Rows that say their round are paired by it, not by place (a run that printed no row).
     numbered = [dict(row, round=index) for index, row in enumerate(runs['sweep_best']['rows'])]
     assert bench.paired_ratio([dict(rows(70.0)[0], round=2)], numbered) == round(70.0 / 88, 4)
+
+
+def test_blas_rounds_give_each_blas_its_role_options_and_rotate():
+    order = bench.blas_rounds(['atlas-tuned', 'openblas', 'atlas'], 3)
+    assert [name for name, _ in order] == ['atlas-tuned', 'openblas', 'atlas', 'openblas', 'atlas', 'atlas-tuned',
+                                           'atlas', 'atlas-tuned', 'openblas']
+    options = dict((name, given) for name, given in order)
+    assert options['atlas-tuned'] == {'library': 'atlas', 'atlas_build': 'tuned'}
+    assert options['atlas'] == {'library': 'atlas', 'atlas_build': 'package'}
+    assert options['openblas'] == {'library': 'openblas', 'atlas_build': 'package'}
+
+
+@pytest.mark.parametrize('names', [[], ['mkl'], ['atlas', 'atlas'], 'atlas', [None]])
+def test_blas_rounds_refuse_what_is_no_list_of_known_blas_each_once(names):
+    with pytest.raises(sizing.HplInputError, match='bench_blas'):
+        bench.blas_rounds(names, 2)
+
+
+def test_the_blas_table_rates_every_blas_against_the_best_in_its_round():
+    def rows(*rates):
+        return [{'n': 4992, 'nb': 192, 'p': 1, 'q': 2, 'gflops': rate, 'status': 'passed', 'round': index}
+                for index, rate in enumerate(rates)]
+    tuned = {'name': 'atlas', 'version': '3.10.3', 'kernel': 'tuned',
+             'build': {'kind': 'tuned', 'key': 'amd64-bookworm-atlas3.10.3-13-x86-AuthenticAMD-25-17',
+                       'built': '2026-12-06T05:00:00Z', 'node': 'atb1'}}
+    runs = {'openblas': {'blas': {'name': 'openblas', 'version': '0.3.21', 'kernel': 'Zen'}, 'rows': rows(80.0, 40.0),
+                         'wall_s': 30.0},
+            'atlas-tuned': {'blas': tuned, 'rows': rows(60.0, 36.0), 'wall_s': 31.0},
+            'atlas': {'blas': dict(tuned, kernel='generic', build={'kind': 'generic'}),
+                      'rows': rows(20.0, 10.0) + [{'n': 4992, 'gflops': 99.0, 'status': 'failed', 'round': 2}]}}
+    table = bench.blas_table(runs, {'n': 4992})
+    by_blas = dict((row['blas'], row) for row in table['rows'])
+    assert table['best'] == 'openblas' and table['n'] == 4992
+    # Medians 60, 48 and 15: the ratio of medians, and the median of each round's ratio.
+    assert by_blas['atlas-tuned']['ratio_to_best'] == 0.8 and by_blas['atlas-tuned']['ratio_paired'] == 0.825
+    assert by_blas['atlas']['ratio_to_best'] == 0.25 and (by_blas['atlas']['runs'], by_blas['atlas']['passed']) == (3, 2)
+    assert by_blas['atlas-tuned']['atlas_build'] == 'tuned' and by_blas['atlas']['atlas_build'] == 'generic'
+    assert '| atlas-tuned | atlas 3.10.3 (tuned 2026-12-06T05:00:00Z) | tuned | 48.00 | 36.00 | 60.00 | 0.800 | 0.825 |' \
+        in table['markdown']
+    assert bench.blas_table({'atlas': {'rows': []}})['best'] is None
