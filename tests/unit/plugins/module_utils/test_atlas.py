@@ -41,6 +41,12 @@ def test_the_reason_is_atlas_own_when_it_gives_one():
         'unreliable and an ATLAS install nonsensical.  Aborting.')
     assert atlas.failure_reason(read_fixture('atlas', 'no-source.log')).startswith(
         'E: Failed to fetch http://deb.debian.org/debian/pool/main/a/atlas/atlas_3.10.3.orig.tar.bz2  404')
+    # The build script's own refusal, over the apt error that would follow it.
+    assert atlas.failure_reason('picluster-atlas-build: step build-dep at 2026-12-06T04:00:00Z\n'
+                                'picluster-atlas-build: error: no keyring /srv/key.gpg to check file:/srv with: set '
+                                "blas_atlas_deb_src_keyring to the archive's key on the node.\nE: later\n") == (
+        'picluster-atlas-build: error: no keyring /srv/key.gpg to check file:/srv with: set '
+        "blas_atlas_deb_src_keyring to the archive's key on the node.")
     assert atlas.failure_reason('one\nlast words\n') == 'last words'
     assert atlas.failure_reason('') == 'the build wrote nothing to its log'
 
