@@ -48,6 +48,8 @@ PLAY = '''- name: ATLAS, and what the role recorded of it
         mode: "0644"
       delegate_to: localhost
       become: false
+      # DGEMM is measured again on every run: a record, not a change.
+      changed_when: false
 '''
 
 
@@ -121,6 +123,6 @@ def test_atlas_tuned_on_one_node_runs_on_both(cluster):
           % (KIND, key, NODES[0], built['seconds'], recorded(cluster, NODES[0], 'package')['kernel']['dgemm_gflops'],
              recorded(cluster, NODES[0], 'tuned')['kernel']['dgemm_gflops']))
 
-    # The next build of this board model is expected to take as long as this one did.
+    # Run again: the tuned package is there on both, nothing changes.
     again = play(cluster, '-e', 'blas_atlas_build=tuned')
     assert again.returncode == 0 and again.stdout.count('changed=0') == len(NODES), again.stdout[-3000:]

@@ -18,7 +18,7 @@ rm -rf "$dir"
 pool=$dir/pool/main/a/atlas
 mkdir -p "$pool" "$dir/dists/$suite/main/source"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'GNUPGHOME=$work/gnupg gpgconf --kill gpg-agent 2>/dev/null; rm -rf "$work"' EXIT
 
 case $orig in
   http://* | https://*) curl -fsSL -o "$work/atlas_3.10.3.orig.tar.bz2" "$orig" ;;
@@ -43,7 +43,7 @@ gzip -9kn "dists/$suite/main/source/Sources"
 
 export GNUPGHOME=$work/gnupg
 mkdir -m 700 "$GNUPGHOME"
-gpg --batch --quiet --passphrase '' --quick-generate-key 'picluster.hpl tests <picluster-hpl@localhost>' ed25519 sign 1d
+gpg --batch --quiet --passphrase '' --quick-generate-key 'picluster.hpl tests <picluster-hpl@localhost>' ed25519 sign never
 gpg --batch --quiet --clearsign --output "dists/$suite/InRelease" "dists/$suite/Release"
 gpg --batch --quiet --export > keyring.gpg
 echo "$dir: atlas $(sed -n 's/^Version: //p' "dists/$suite/main/source/Sources")"
