@@ -32,7 +32,8 @@ STEP = re.compile(r'^picluster-atlas-build: step (\S+)')
 ATLAS_STAGE = re.compile(r'^\s*BEGIN STAGE (\d+-\d+-\d+)(?::\s*(.*?))?\s+at\s+\d\d:\d\d\s*$')
 # Most specific first: ATLAS refusing to tune, ATLAS's own error, then the tools around it.
 REASONS = (
-    re.compile(r'.*cpu throttling.*', re.IGNORECASE),
+    # Its refusals only: its configure also says "Cannot detect CPU throttling." when all is well.
+    re.compile(r'.*(It appears you have cpu throttling enabled|CPU Throttling apparently enabled).*', re.IGNORECASE),
     re.compile(r'.*ERROR \d+ DURING .*'),
     re.compile(r'^picluster-atlas-build: error: .*'),
     re.compile(r'^E: .*'),

@@ -83,6 +83,10 @@ def cluster(tmp_path_factory):
         (directory / 'play.yml').write_text(PLAY)
         yield directory
     finally:
+        # The build's log and status outlive the nodes, for a build that failed after hours.
+        for node in NODES:
+            subprocess.run(['docker', 'cp', '%s:/var/lib/picluster-hpl/atlas' % node, str(directory / ('%s-atlas' % node))],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         sh(os.path.join(ROOT, 'scripts', 'nodes'), 'down', NETWORK, *NODES)
 
 

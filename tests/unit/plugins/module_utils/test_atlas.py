@@ -41,6 +41,9 @@ def test_the_reason_is_atlas_own_when_it_gives_one():
         'unreliable and an ATLAS install nonsensical.  Aborting.')
     assert atlas.failure_reason(read_fixture('atlas', 'no-source.log')).startswith(
         'E: Failed to fetch http://deb.debian.org/debian/pool/main/a/atlas/atlas_3.10.3.orig.tar.bz2  404')
+    # ATLAS's configure saying throttling is off is no reason; its error later is.
+    assert atlas.failure_reason('Cannot detect CPU throttling.\nERROR 512 DURING CACHESIZE SEARCH!!.\n'
+                                'make: *** [Makefile:15: build] Error 1\n') == 'ERROR 512 DURING CACHESIZE SEARCH!!.'
     # The build script's own refusal, over the apt error that would follow it.
     assert atlas.failure_reason('picluster-atlas-build: step build-dep at 2026-12-06T04:00:00Z\n'
                                 'picluster-atlas-build: error: no keyring /srv/key.gpg to check file:/srv with: set '
