@@ -30,6 +30,9 @@ RECORD = 'build.json'
 # The build script's own step lines, and ATLAS's stage banners.
 STEP = re.compile(r'^picluster-atlas-build: step (\S+)')
 ATLAS_STAGE = re.compile(r'^\s*BEGIN STAGE (\d+-\d+-\d+)(?::\s*(.*?))?\s+at\s+\d\d:\d\d\s*$')
+# A make target that failed. ATLAS's configure and searches fail some on purpose (a probe,
+# a kernel that does not compile) and go on, so only the last chain of them tells.
+MAKE_ERROR = re.compile(r'^make(\[\d+\])?: \*\*\* .*')
 # Most specific first: ATLAS refusing to tune, ATLAS's own error, then the tools around it.
 REASONS = (
     # Its refusals only: its configure also says "Cannot detect CPU throttling." when all is well.
@@ -37,9 +40,9 @@ REASONS = (
     re.compile(r'.*ERROR \d+ DURING .*'),
     re.compile(r'^picluster-atlas-build: error: .*'),
     re.compile(r'^E: .*'),
-    re.compile(r'^dpkg-buildpackage: error: .*'),
     re.compile(r'^dpkg-checkbuilddeps: error: .*'),
-    re.compile(r'^make(\[\d+\])?: \*\*\* .*'),
+    MAKE_ERROR,
+    re.compile(r'^dpkg-buildpackage: error: .*'),
 )
 STEPS = {
     'build-dep': "installing ATLAS's build dependencies",
@@ -102,18 +105,31 @@ def stage(log):
 def failure_reason(log):
     """The line of ``log`` that says why the build failed, with the lines that end its
     sentence: ATLAS's own reason when it gave one, else the first error of the tools around
-    it, else the log's last line."""
+    it (of make's, the innermost of the last failure), else the log's last line."""
     lines = [line.strip() for line in (log or '').splitlines() if line.strip()]
     for pattern in REASONS:
-        for index, line in enumerate(lines):
-            if pattern.match(line):
-                reason = [line]
-                for more in lines[index + 1:index + 3]:
-                    if reason[-1].endswith(('.', '!', ':')) or any(other.match(more) for other in REASONS):
-                        break
-                    reason.append(more)
-                return ' '.join(reason)
+        found = [index for index, line in enumerate(lines) if pattern.match(line)]
+        if found:
+            if pattern is MAKE_ERROR:
+                return lines[_last_chain(found)]
+            index = found[0]
+            reason = [lines[index]]
+            for more in lines[index + 1:index + 3]:
+                if reason[-1].endswith(('.', '!', ':')) or any(other.match(more) for other in REASONS):
+                    break
+                reason.append(more)
+            return ' '.join(reason)
     return lines[-1] if lines else 'the build wrote nothing to its log'
+
+
+def _last_chain(found):
+    """The first of the last run of ``found`` line numbers (a line apart at most, as make prints them)."""
+    index = found[-1]
+    for earlier in reversed(found[:-1]):
+        if index - earlier > 2:
+            break
+        index = earlier
+    return index
 
 
 def ended_reason(status, log):

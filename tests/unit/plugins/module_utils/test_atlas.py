@@ -44,6 +44,15 @@ def test_the_reason_is_atlas_own_when_it_gives_one():
     # ATLAS's configure saying throttling is off is no reason; its error later is.
     assert atlas.failure_reason('Cannot detect CPU throttling.\nERROR 512 DURING CACHESIZE SEARCH!!.\n'
                                 'make: *** [Makefile:15: build] Error 1\n') == 'ERROR 512 DURING CACHESIZE SEARCH!!.'
+    # make's errors: ATLAS's configure fails some probes on purpose (lines of a real build
+    # here); the build failed where its last chain of them began.
+    probes = ('ERROR: enum fam=0, chip=0, model=17, mach=0\nmake[5]: *** [Makefile:106: atlas_run] Error 100\n'
+              'make[4]: *** [Makefile:449: IRunArchInfo_x86] Error 2\nCannot detect CPU throttling.\n')
+    end = ('xgmmsearch.c:12: error: expected expression\nmake[5]: *** [Makefile:2005: xgmmsearch] Error 1\n'
+           "make[4]: Leaving directory '/build/tune/blas/gemm'\nmake[4]: *** [Makefile:90: res/dMMRES] Error 2\n"
+           'make: *** [debian/rules:31: build] Error 2\n'
+           'dpkg-buildpackage: error: debian/rules build subprocess returned exit status 2\n')
+    assert atlas.failure_reason(probes + end) == 'make[5]: *** [Makefile:2005: xgmmsearch] Error 1'
     # The build script's own refusal, over the apt error that would follow it.
     assert atlas.failure_reason('picluster-atlas-build: step build-dep at 2026-12-06T04:00:00Z\n'
                                 'picluster-atlas-build: error: no keyring /srv/key.gpg to check file:/srv with: set '
