@@ -33,6 +33,12 @@ def test_the_stage_follows_the_build_step_and_atlas_banners():
         "installing ATLAS's build dependencies"
     assert atlas.stage(read_fixture('atlas', 'running.log')) == \
         "building and tuning ATLAS, ATLAS stage 2-1-0 (tuning prec='d' (precision 1 of 4))"
+    # A real tuned build on this kind of machine, 50 minutes in, when it was stopped.
+    real = read_fixture('atlas', 'tuned-amd64-excerpt.log')
+    assert atlas.stage(real) == 'building and tuning ATLAS, ATLAS stage 2-1-3 (small/large crossover)'
+    assert atlas.ended_reason({'result': 'failed', 'rc': 143}, real) == (
+        'it was stopped (systemctl stop, or a shutdown) during: building and tuning ATLAS, '
+        'ATLAS stage 2-1-3 (small/large crossover)')
 
 
 def test_the_reason_is_atlas_own_when_it_gives_one():
