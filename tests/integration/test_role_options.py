@@ -170,7 +170,7 @@ def test_site_refuses_a_bad_option_of_any_role_before_anything_changes(tmp_path,
         'Check the time budget', 'Check the HPL.dat lists', 'Check the peak and the mpirun arguments',
         'Check the kernel names', 'Check the time budget and the test size', 'Check the hpcc source URL',
         'Check how long a run may take and how often it is reported on', 'Check the memory budget and the repeats',
-        'Check the ATLAS build options'}
+        'Check the ATLAS build options', 'Read bench_blas as a list of names'}
     assert [play['play']['name'] for play in report['plays']] == ['Prepare the nodes']
 
 
