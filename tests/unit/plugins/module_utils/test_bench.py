@@ -175,7 +175,7 @@ def test_the_paired_ratio_compares_runs_of_the_same_round():
 
 def test_blas_rounds_give_each_blas_its_role_options_and_rotate():
     order = bench.blas_rounds(['atlas-tuned', 'openblas', 'atlas'], 3)
-    assert [name for name, dummy in order] == ['atlas-tuned', 'openblas', 'atlas', 'openblas', 'atlas', 'atlas-tuned',
+    assert [pair[0] for pair in order] == ['atlas-tuned', 'openblas', 'atlas', 'openblas', 'atlas', 'atlas-tuned',
                                            'atlas', 'atlas-tuned', 'openblas']
     options = dict((name, given) for name, given in order)
     assert options['atlas-tuned'] == {'library': 'atlas', 'atlas_build': 'tuned'}
