@@ -82,6 +82,24 @@ def run(args, env, cwd=ROOT, timeout=900):
                           universal_newlines=True, timeout=timeout)
 
 
+def sh(*command, stdin=None, timeout=600):
+    """A command's output; the test fails, with its output, when it fails."""
+    done = subprocess.run(list(command), input=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=timeout, check=False)
+    assert done.returncode == 0, (command, done.stdout[-3000:])
+    return done.stdout
+
+
+def on(node, script, stdin=None):
+    """A shell script's output on a container node (``stdin`` fed to it, if given)."""
+    return sh(*(['docker', 'exec'] + (['-i'] if stdin is not None else []) + [node, 'sh', '-ec', script]), stdin=stdin)
+
+
+def nodes(*command):
+    """scripts/nodes up ARCH NETWORK NODE..., or down NETWORK NODE..."""
+    return sh(os.path.join(ROOT, 'scripts', 'nodes'), *command)
+
+
 def vcgencmd_stand_in(directory, throttled, temp_c):
     """A stand-in for the Raspberry Pi firmware's vcgencmd that reports ``throttled`` (the
     get_throttled bits) and ``temp_c``, for machines that have none: its path."""

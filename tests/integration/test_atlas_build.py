@@ -25,7 +25,7 @@ import subprocess
 
 import pytest
 
-from helpers import ROOT, ansible_env, run
+from helpers import ROOT, ansible_env, nodes, on, run, sh
 
 KIND = os.environ.get('PICLUSTER_ATLAS_BUILD', '')
 pytestmark = [pytest.mark.slow,
@@ -53,23 +53,12 @@ PLAY = '''- name: ATLAS, and what the role recorded of it
 '''
 
 
-def sh(*command, timeout=600):
-    done = subprocess.run(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=timeout, check=False)
-    assert done.returncode == 0, (command, done.stdout[-3000:])
-    return done.stdout
-
-
-def on(node, script):
-    return sh('docker', 'exec', node, 'sh', '-ec', script)
-
-
 @pytest.fixture(scope='module')
 def cluster(tmp_path_factory):
     directory = tmp_path_factory.mktemp('atlas-build')
     options = {'blas_library': 'atlas', 'blas_atlas_cache': str(directory / 'cache'), 'out': str(directory)}
     try:
-        sh(os.path.join(ROOT, 'scripts', 'nodes'), 'up', sh('dpkg', '--print-architecture').strip(), NETWORK, *NODES)
+        nodes('up', sh('dpkg', '--print-architecture').strip(), NETWORK, *NODES)
         if KIND == 'stand-in':
             archive = directory / 'archive'
             sh(os.path.join(ROOT, 'tests', 'support', 'make-atlas-archive.sh'), str(archive),
@@ -87,7 +76,7 @@ def cluster(tmp_path_factory):
         for node in NODES:
             subprocess.run(['docker', 'cp', '%s:/var/lib/picluster-hpl/atlas' % node, str(directory / ('%s-atlas' % node))],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        sh(os.path.join(ROOT, 'scripts', 'nodes'), 'down', NETWORK, *NODES)
+        nodes('down', NETWORK, *NODES)
 
 
 def play(directory, *args):

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from helpers import BIN, ROOT, ansible_env, run
+from helpers import BIN, ROOT, ansible_env, nodes, on, run, sh
 
 pytestmark = pytest.mark.slow
 
@@ -40,22 +40,11 @@ PLAY = '''- name: ATLAS, and what the role recorded of it
 '''
 
 
-def sh(*command, timeout=600):
-    done = subprocess.run(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=timeout, check=False)
-    assert done.returncode == 0, (command, done.stdout[-3000:])
-    return done.stdout
-
-
-def on(node, script):
-    return sh('docker', 'exec', node, 'sh', '-ec', script)
-
-
 @pytest.fixture(scope='module')
 def cluster(tmp_path_factory):
     directory = tmp_path_factory.mktemp('atlas')
     try:
-        sh(os.path.join(ROOT, 'scripts', 'nodes'), 'up', sh('dpkg', '--print-architecture').strip(), NETWORK, *NODES)
+        nodes('up', sh('dpkg', '--print-architecture').strip(), NETWORK, *NODES)
         (directory / 'inventory.yml').write_text(json.dumps({'cluster': {
             'hosts': {node: {'ansible_connection': 'community.docker.docker'} for node in NODES},
             'vars': {'ansible_python_interpreter': '/usr/bin/python3', 'blas_library': 'atlas',
@@ -63,7 +52,7 @@ def cluster(tmp_path_factory):
         (directory / 'play.yml').write_text(PLAY)
         yield directory
     finally:
-        sh(os.path.join(ROOT, 'scripts', 'nodes'), 'down', NETWORK, *NODES)
+        nodes('down', NETWORK, *NODES)
 
 
 def play(directory, *args, background=False):

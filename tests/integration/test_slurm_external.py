@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from helpers import ROOT, ansible_env, documents, run
+from helpers import ROOT, ansible_env, documents, nodes, on, run, sh
 
 pytestmark = pytest.mark.slow
 
@@ -33,22 +33,6 @@ StateSaveLocation=/var/lib/slurm/slurmctld
 NodeName=ext[1-2] CPUs=2 RealMemory=900 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 '''
-
-
-def sh(*command, stdin=None, timeout=600):
-    done = subprocess.run(list(command), input=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=timeout, check=False)
-    assert done.returncode == 0, (command, done.stdout[-3000:])
-    return done.stdout
-
-
-def on(node, script, stdin=None):
-    return sh('docker', 'exec', '-i', node, 'sh', '-ec', script, stdin=stdin)
-
-
-def nodes(*command):
-    """scripts/nodes up ARCH NETWORK NODE..., or down NETWORK NODE..."""
-    return sh(os.path.join(ROOT, 'scripts', 'nodes'), *command)
 
 
 def slurm_by_hand():
